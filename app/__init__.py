@@ -1,0 +1,3 @@
+"""Puente: the interoperability hub for the shared case of migrant and returned children."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,155 @@
+"""Code lists shared by the common schema and every adapter.
+
+One place for each list, so an adapter maps *through* these and never invents its own
+default: an unknown code is an error that names the allowed values.
+"""
+
+from enum import IntEnum, StrEnum
+from typing import Annotated
+
+import pycountry
+from pydantic import AfterValidator
+
+
+class Role(StrEnum):
+    """What an institution does in the hub; logic keys on roles, never on names."""
+
+    MIGRATION = "migration"
+    FOREIGN_AFFAIRS = "foreign_affairs"
+    CONSULATE = "consulate"
+    CHILD_PROTECTION = "child_protection"
+    HEALTH = "health"
+    IDENTITY_REGISTRY = "identity_registry"
+    REGIONAL = "regional"
+    LEGAL = "legal"
+
+
+class VulnerabilityCategory(StrEnum):
+    UNACCOMPANIED = "unaccompanied"
+    SEPARATED = "separated"
+    TRAFFICKING_VICTIM = "trafficking_victim"
+    CRIME_VICTIM_ON_ROUTE = "crime_victim_on_route"
+    INTERNATIONAL_PROTECTION = "international_protection"
+    STATELESS_OR_UNDOCUMENTED = "stateless_or_undocumented"
+    GBV_OR_SEXUAL_EXPLOITATION = "gbv_or_sexual_exploitation"
+    PHYSICAL_OR_PSYCHOLOGICAL_ABUSE = "physical_or_psychological_abuse"
+    CHILD_PARENT_OR_PREGNANT = "child_parent_or_pregnant"
+    DISABILITY = "disability"
+    SERIOUS_HEALTH_CONDITION = "serious_health_condition"
+    PSYCHOSOCIAL_DISTRESS = "psychosocial_distress"
+    CHILD_LABOUR = "child_labour"
+    DETAINED = "detained"
+    LANGUAGE_BARRIER_OR_INDIGENOUS = "language_barrier_or_indigenous"
+
+
+class Service(StrEnum):
+    PSYCHOSOCIAL_CARE = "psychosocial_care"
+    MEDICAL_CARE = "medical_care"
+    FAMILY_TRACING = "family_tracing"
+    PSYCHOSOCIAL_STUDY = "psychosocial_study"
+    LEGAL_REPRESENTATION = "legal_representation"
+    DOCUMENTATION = "documentation"
+    SHELTER = "shelter"
+    REINTEGRATION = "reintegration"
+    EDUCATION = "education"
+
+
+class Sex(IntEnum):
+    """ISO/IEC 5218."""
+
+    NOT_KNOWN = 0
+    MALE = 1
+    FEMALE = 2
+    NOT_APPLICABLE = 9
+
+
+class IdentifierType(StrEnum):
+    NUI = "nui"
+    GUARDIAN_DUI = "guardian_dui"
+    BIRTH_CERTIFICATE = "birth_certificate"
+    PASSPORT = "passport"
+    DGME_SII = "dgme_sii"
+    CONSULAR_RECORD = "consular_record"
+
+
+class ProtectionStatus(StrEnum):
+    UNACCOMPANIED = "unaccompanied"
+    SEPARATED = "separated"
+    ACCOMPANIED = "accompanied"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
+class ConsentGiver(StrEnum):
+    CHILD = "child"
+    PARENT = "parent"
+    GUARDIAN = "guardian"
+    AUTHORITY = "authority"
+
+
+class ReferralStatus(StrEnum):
+    """HL7 FHIR ``Task.status`` codes, as used on the wire."""
+
+    REQUESTED = "requested"
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    IN_PROGRESS = "in-progress"
+    ON_HOLD = "on-hold"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Priority(StrEnum):
+    """HL7 FHIR request priority codes."""
+
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    ASAP = "asap"
+    STAT = "stat"
+
+
+def check_country(code: str) -> str:
+    """Accept an ISO 3166-1 alpha-2 country code, in any case."""
+    if pycountry.countries.get(alpha_2=code.upper()) is None:
+        raise ValueError(f"'{code}' is not an ISO 3166-1 alpha-2 country code")
+    return code.upper()
+
+
+def check_subdivision(code: str) -> str:
+    """Accept an ISO 3166-2 subdivision code such as SV-SS or MX-CHP."""
+    if pycountry.subdivisions.get(code=code.upper()) is None:
+        raise ValueError(f"'{code}' is not an ISO 3166-2 subdivision code")
+    return code.upper()
+
+
+def check_sv_department(code: str) -> str:
+    """Accept one of El Salvador's 14 departments (SV-AH … SV-US)."""
+    code = check_subdivision(code)
+    if not code.startswith("SV-"):
+        raise ValueError(f"'{code}' is not a department of El Salvador (SV-xx)")
+    return code
+
+
+def check_language(code: str) -> str:
+    """Accept an ISO 639-3 language code such as spa, ppl or quc."""
+    if pycountry.languages.get(alpha_3=code.lower()) is None:
+        raise ValueError(f"'{code}' is not an ISO 639-3 language code")
+    return code.lower()
+
+
+CountryCode = Annotated[str, AfterValidator(check_country)]
+SubdivisionCode = Annotated[str, AfterValidator(check_subdivision)]
+DepartmentCode = Annotated[str, AfterValidator(check_sv_department)]
+LanguageCode = Annotated[str, AfterValidator(check_language)]
