@@ -4,6 +4,7 @@ One place for each list, so an adapter maps *through* these and never invents it
 default: an unknown code is an error that names the allowed values.
 """
 
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Annotated
 
@@ -153,3 +154,70 @@ CountryCode = Annotated[str, AfterValidator(check_country)]
 SubdivisionCode = Annotated[str, AfterValidator(check_subdivision)]
 DepartmentCode = Annotated[str, AfterValidator(check_sv_department)]
 LanguageCode = Annotated[str, AfterValidator(check_language)]
+
+
+class EntryKind(StrEnum):
+    AIRPORT = "airport"
+    LAND_BORDER = "land_border"
+
+
+@dataclass(frozen=True, slots=True)
+class PointOfEntry:
+    """A post where DGME receives returned children; `code` is what DGME records."""
+
+    code: str
+    name: str
+    kind: EntryKind
+    department: str
+    neighbour: str | None = None
+
+
+# NOTE: data, not logic. Opening or renaming a post is one line here; adapters look
+# posts up by code or by name and never test for a particular one.
+POINTS_OF_ENTRY: tuple[PointOfEntry, ...] = (
+    PointOfEntry(
+        "AIES",
+        "Aeropuerto Internacional de El Salvador San Óscar Arnulfo Romero y Galdámez",
+        EntryKind.AIRPORT,
+        "SV-PA",
+    ),
+    PointOfEntry("LA_HACHADURA", "La Hachadura", EntryKind.LAND_BORDER, "SV-AH", "GT"),
+    PointOfEntry("LAS_CHINAMAS", "Las Chinamas", EntryKind.LAND_BORDER, "SV-AH", "GT"),
+    PointOfEntry(
+        "SAN_CRISTOBAL", "San Cristóbal", EntryKind.LAND_BORDER, "SV-SA", "GT"
+    ),
+    PointOfEntry("ANGUIATU", "Anguiatú", EntryKind.LAND_BORDER, "SV-SA", "GT"),
+    PointOfEntry("EL_POY", "El Poy", EntryKind.LAND_BORDER, "SV-CH", "HN"),
+    PointOfEntry("EL_AMATILLO", "El Amatillo", EntryKind.LAND_BORDER, "SV-UN", "HN"),
+)
+
+
+def point_of_entry(code: str) -> PointOfEntry:
+    """The post with this code; the error lists the known codes."""
+    for post in POINTS_OF_ENTRY:
+        if post.code == code:
+            return post
+    known = ", ".join(post.code for post in POINTS_OF_ENTRY)
+    raise ValueError(f"'{code}' is not a known point of entry; expected one of {known}")
+
+
+def sv_departments() -> dict[str, str]:
+    """El Salvador's departments as {ISO 3166-2 code: Spanish name}, from pycountry."""
+    subdivisions = pycountry.subdivisions.get(country_code="SV") or []
+    return {sub.code: sub.name for sub in sorted(subdivisions, key=lambda s: s.code)}
+
+
+def iso639_3_to_bcp47(code: str) -> str:
+    """The shortest BCP 47 tag of an ISO 639-3 language: `es` for spa, `ppl` for ppl."""
+    language = pycountry.languages.get(alpha_3=check_language(code))
+    return getattr(language, "alpha_2", None) or language.alpha_3
+
+
+def bcp47_to_iso639_3(tag: str) -> str:
+    """The ISO 639-3 code of a BCP 47 primary language tag (`es-SV` gives spa)."""
+    primary = tag.split("-")[0].lower()
+    field = "alpha_2" if len(primary) == 2 else "alpha_3"
+    language = pycountry.languages.get(**{field: primary})
+    if language is None:
+        raise ValueError(f"'{tag}' is not a BCP 47 language tag of a known language")
+    return str(language.alpha_3)

@@ -23,5 +23,6 @@ class Page(ResponseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` to get the next page; null at the end."
+        default=None,
+        description="Pass as `cursor` to get the next page; null at the end.",
     )

@@ -23,7 +23,6 @@ from app.codes import (
 from app.schemas.base import RequestModel, ResponseModel
 
 
-
 class Identifier(RequestModel):
     type: IdentifierType
     value: str = Field(min_length=1, max_length=64)
@@ -156,7 +155,9 @@ class CasePublic(ResponseModel):
 class ChildMatch(BaseModel):
     """How the hub recognised (or not) the child of a newly registered case."""
 
-    linked: bool = Field(description="True when the child was already known to the hub.")
+    linked: bool = Field(
+        description="True when the child was already known to the hub."
+    )
     matched_on: str | None = Field(
         default=None, description="`identifier` or `names_and_birth_date`."
     )

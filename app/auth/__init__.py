@@ -1,0 +1,1 @@
+"""Client credentials, access tokens and the caller's identity on each request."""

@@ -1,0 +1,92 @@
+"""FastAPI dependencies shared by every router: settings, database, the caller."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from sqlmodel import Session
+
+from app.auth.tokens import TokenService
+from app.codes import Role
+from app.db import session_scope
+from app.errors import Forbidden, Unauthorized, UnsupportedMediaType
+from app.ratelimit import check_rate
+from app.services import clients as client_service
+from app.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    yield from session_scope(request.app.state.engine)
+
+
+def get_tokens(request: Request) -> TokenService:
+    tokens: TokenService = request.app.state.tokens
+    return tokens
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Session, Depends(get_db)]
+TokensDep = Annotated[TokenService, Depends(get_tokens)]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The institutional system behind a request."""
+
+    client_id: str
+    institution_id: str
+    role: Role
+    scopes: frozenset[str]
+
+
+def get_principal(
+    security_scopes: SecurityScopes,
+    request: Request,
+    db: DbDep,
+    tokens: TokensDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer access token is required")
+    claims = tokens.verify(credentials.credentials)
+    client, institution = client_service.active_client(db, claims)
+    missing = set(security_scopes.scopes) - claims.scopes
+    if missing:
+        raise Forbidden(
+            f"This operation needs the scope {' '.join(sorted(missing))}",
+            required_scopes=sorted(security_scopes.scopes),
+        )
+    check_rate(request, request.app.state.settings.rate_limit, f"client:{client.id}")
+    request.state.client_id = client.id
+    return Principal(client.id, institution.id, institution.role, claims.scopes)
+
+
+def require(*scopes: str) -> Principal:
+    """A dependency giving the caller, who must hold every one of `scopes`."""
+    return Security(get_principal, scopes=list(scopes))  # type: ignore[no-any-return]
+
+
+_JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+
+def require_json_body(request: Request) -> None:
+    """Refuse a request body that is not JSON with 415 instead of a parse error."""
+    has_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    if request.method not in ("POST", "PUT", "PATCH") or not has_body:
+        return
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in _JSON_TYPES:
+        raise UnsupportedMediaType(
+            f"Send the body as application/json, not '{media_type or 'nothing'}'"
+        )

@@ -1,0 +1,67 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from app import __version__
+from app.auth.scopes import SCOPE_DESCRIPTIONS
+from app.auth.tokens import TokenService
+from app.db import engine_for
+from app.deps import require_json_body
+from app.logging import configure_logging
+from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.problems import install_problem_handlers
+from app.ratelimit import make_limiter
+from app.routers import admin_clients, health, institutions, oauth
+from app.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Puente lets Salvadoran institutions work one case of a migrant or returned child
+together: a shared case, referrals between institutions, and notifications.
+
+Authenticate with the OAuth 2.0 client-credentials grant at `/oauth/token`, then send
+`Authorization: Bearer <token>`. Every error is `application/problem+json` (RFC 9457).
+"""
+
+TAGS = [
+    {"name": "auth", "description": "Access tokens and the keys that sign them."},
+    {"name": "institutions", "description": "The institutions and their roles."},
+    {"name": "admin", "description": "Client credentials; needs the `admin` scope."},
+    {"name": "health", "description": "Probes for the orchestrator."},
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="Puente",
+        version=__version__,
+        summary="Interoperability hub for the protection of migrant and returned children",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        swagger_ui_init_oauth={"scopes": list(SCOPE_DESCRIPTIONS)},
+    )
+    app.state.settings = settings
+    app.state.engine = engine_for(settings.database_url)
+    app.state.tokens = TokenService(settings)
+    app.state.limiter = make_limiter()
+
+    install_problem_handlers(app)
+    json_body = [Depends(require_json_body)]
+    app.include_router(health.router)
+    app.include_router(oauth.router)
+    app.include_router(institutions.router, dependencies=json_body)
+    app.include_router(admin_clients.router, dependencies=json_body)
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

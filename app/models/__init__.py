@@ -1,0 +1,21 @@
+"""Table models. Importing this package registers every table on the metadata."""
+
+from sqlalchemy import MetaData
+from sqlmodel import SQLModel
+
+# Names for constraints, so migrations read the same on SQLite and PostgreSQL.
+# Set before any table is declared: the tables attach to this metadata.
+SQLModel.metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+from app.models.clients import Client  # noqa: E402
+from app.models.institutions import Institution  # noqa: E402
+
+__all__ = ["Client", "Institution"]

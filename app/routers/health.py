@@ -1,0 +1,37 @@
+"""Liveness and readiness probes for the orchestrator."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from app.deps import DbDep
+from app.errors import UpstreamUnavailable
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+@router.get(
+    "/livez",
+    summary="Liveness",
+    description="Answers while the process runs; touches nothing else.",
+)
+def livez() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    description="Answers 200 when the database can be reached, 503 otherwise.",
+    responses={503: {"description": "The database cannot be reached"}},
+)
+def readyz(db: DbDep) -> Health:
+    try:
+        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception as exc:
+        raise UpstreamUnavailable("The database cannot be reached") from exc
+    return Health(status="ok")

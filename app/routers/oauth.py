@@ -1,0 +1,137 @@
+"""OAuth 2.0 client-credentials grant (RFC 6749 §4.4) and the public keys."""
+
+import base64
+import binascii
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Form, Header, Request
+from pydantic import BaseModel, Field
+
+from app.deps import DbDep, SettingsDep, TokensDep
+from app.errors import OAuthError
+from app.models.types import utcnow
+from app.ratelimit import check_rate
+from app.schemas.problems import problem_responses
+from app.services import clients as client_service
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = Field(examples=["Bearer"])
+    expires_in: int = Field(examples=[300])
+    scope: str = Field(examples=["cases:read cases:write"])
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """Client id and secret from an HTTP Basic header (RFC 6749 §2.3.1)."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:], validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise OAuthError("invalid_client", "Malformed Basic credentials", status=401) from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise OAuthError("invalid_client", "Malformed Basic credentials", status=401)
+    return unquote(client_id), unquote(secret)
+
+
+def _credentials(
+    authorization: str | None, client_id: str | None, client_secret: str | None
+) -> tuple[str, str]:
+    basic = _basic_credentials(authorization)
+    if basic and (client_id or client_secret):
+        raise OAuthError("invalid_request", "Use one client authentication method")
+    if basic:
+        return basic
+    if not client_id or not client_secret:
+        raise OAuthError("invalid_client", "Client authentication is required", status=401)
+    return client_id, client_secret
+
+
+def _granted_scopes(requested: str | None, held: list[str]) -> list[str]:
+    if not requested:
+        return held
+    wanted = requested.split()
+    extra = sorted(set(wanted) - set(held))
+    if extra:
+        raise OAuthError("invalid_scope", f"Scopes not granted to this client: {extra}")
+    return sorted(set(wanted))
+
+
+@router.post(
+    "/oauth/token",
+    summary="Get an access token",
+    description=(
+        "OAuth 2.0 client-credentials grant. Authenticate with HTTP Basic "
+        "(`client_id:client_secret`) or with the `client_id` and `client_secret` form "
+        "fields. The token is a JWT (RFC 9068, `typ` `at+jwt`) signed with the key "
+        "published at `/.well-known/jwks.json`. Errors carry the RFC 6749 `error` code."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {"grant_type": "client_credentials", "scope": "cases:read"}
+                }
+            }
+        }
+    },
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "access_token": "eyJhbGciOiJFUzI1NiIs…",
+                        "token_type": "Bearer",
+                        "expires_in": 300,
+                        "scope": "cases:read",
+                    }
+                }
+            }
+        },
+        **problem_responses(400, 401, 429),
+    },
+)
+def issue_token(
+    request: Request,
+    db: DbDep,
+    tokens: TokensDep,
+    settings: SettingsDep,
+    grant_type: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Any:
+    if grant_type is None:
+        raise OAuthError("invalid_request", "grant_type is required")
+    if grant_type != "client_credentials":
+        raise OAuthError("unsupported_grant_type", "Only client_credentials is supported")
+    cid, secret = _credentials(authorization, client_id, client_secret)
+    check_rate(request, settings.token_rate_limit, f"token:{cid}")
+    client = client_service.authenticate(db, cid, secret)
+    if client is None:
+        raise OAuthError("invalid_client", "Unknown client or wrong secret", status=401)
+    granted = _granted_scopes(scope, client.scopes)
+    token, ttl = tokens.issue(
+        client_id=client.id,
+        institution_id=client.institution_id,
+        scopes=granted,
+        now=utcnow(),
+    )
+    return TokenResponse(
+        access_token=token, token_type="Bearer", expires_in=ttl, scope=" ".join(granted)
+    )
+
+
+@router.get(
+    "/.well-known/jwks.json",
+    summary="Public keys that sign access tokens",
+    description="A JSON Web Key Set; pick the key by the token's `kid` header.",
+)
+def jwks(tokens: TokensDep) -> dict[str, list[dict[str, str]]]:
+    return tokens.jwks()
