@@ -4,8 +4,11 @@ One place for each list, so an adapter maps *through* these and never invents it
 default: an unknown code is an error that names the allowed values.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from functools import cache
+from types import MappingProxyType
 from typing import Annotated
 
 import pycountry
@@ -201,16 +204,18 @@ def point_of_entry(code: str) -> PointOfEntry:
     raise ValueError(f"'{code}' is not a known point of entry; expected one of {known}")
 
 
-def sv_departments() -> dict[str, str]:
+@cache
+def sv_departments() -> Mapping[str, str]:
     """El Salvador's departments as {ISO 3166-2 code: Spanish name}, from pycountry."""
-    subdivisions = pycountry.subdivisions.get(country_code="SV") or []
-    return {sub.code: sub.name for sub in sorted(subdivisions, key=lambda s: s.code)}
+    subdivisions = pycountry.subdivisions.get(country_code="SV") or []  # type: ignore[no-untyped-call]
+    names = {sub.code: sub.name for sub in sorted(subdivisions, key=lambda s: s.code)}
+    return MappingProxyType(names)
 
 
 def iso639_3_to_bcp47(code: str) -> str:
     """The shortest BCP 47 tag of an ISO 639-3 language: `es` for spa, `ppl` for ppl."""
     language = pycountry.languages.get(alpha_3=check_language(code))
-    return getattr(language, "alpha_2", None) or language.alpha_3
+    return str(getattr(language, "alpha_2", None) or code)
 
 
 def bcp47_to_iso639_3(tag: str) -> str:

@@ -7,9 +7,9 @@
     ReferralAdapter     a native referral     <->  InboundReferral / ReferralPublic
      └── MinsalAdapter      health: HL7 FHIR R4 Bundle
 
-Adapters only map: no HTTP framework, no database. A native record that does not map
-raises `InvalidInput` whose pointers name the institution's own fields, so the integrator
-who sent `/fecha_nacimiento` reads `/fecha_nacimiento` back, not `/child/birth_date`.
+Adapters only map: no HTTP framework, no database. A native record that does not
+map raises `InvalidInput` whose pointers name the institution's own fields: whoever
+sent `/fecha_nacimiento` reads `/fecha_nacimiento` back, not `/child/birth_date`.
 """
 
 from abc import ABC, abstractmethod

@@ -74,7 +74,12 @@ CATEGORY_CODES: dict[int, tuple[VulnerabilityCategory, str]] = {
     14: (VulnerabilityCategory.DETAINED, "detenido"),
     15: (VulnerabilityCategory.LANGUAGE_BARRIER_OR_INDIGENOUS, "indígena o idioma"),
 }
+CONTACT_FIELDS = ("nombre_contacto", "parentesco_contacto", "telefono_contacto")
 CODE_OF_CATEGORY = {category: code for code, (category, _) in CATEGORY_CODES.items()}
+
+# Sexes 0 and 9 of ISO 5218 have no letter in the SII: they render as null.
+SEX_LETTERS = {Sex.MALE: "M", Sex.FEMALE: "F"}
+SEX_OF_LETTER = {letter: sex for sex, letter in SEX_LETTERS.items()}
 
 SURNAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y"})
 
@@ -82,10 +87,10 @@ SURNAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y"})
 def _check_date(value: str) -> str:
     try:
         datetime.strptime(value, DATE_FORMAT)
-    except ValueError:
+    except ValueError as exc:
         raise ValueError(
             f"expected a date as dd/mm/aaaa, e.g. 14/03/2011; got '{value}'"
-        )
+        ) from exc
     return value
 
 
@@ -210,26 +215,24 @@ class DgmeAdapter(CaseAdapter[RegistroSii]):
 
     def from_common(self, case: CasePublic) -> dict[str, Any]:
         child = case.child
-        # Rendering trusts the hub's own data; a re-validation here could only turn a
-        # stored case into a 500.
-        record = RegistroSii.model_construct(
-            numero_registro=_identifier(case, IdentifierType.DGME_SII),
-            nombre_completo=join_full_name(child.given_names, child.family_names),
-            sexo={Sex.MALE: "M", Sex.FEMALE: "F"}.get(child.sex),
-            fecha_nacimiento=format_date(child.birth_date),
-            fecha_nacimiento_estimada="S" if child.birth_date_estimated else "N",
-            nacionalidad=_alpha3(child.nationality),
-            nui=_identifier(case, IdentifierType.NUI),
-            idioma_materno=child.mother_tongue,
-            requiere_interprete="S" if child.interpreter_needed else "N",
-            punto_ingreso=_point_of_entry_code(case.location),
-            categorias_vulnerabilidad=[
+        return {
+            "numero_registro": _identifier(case, IdentifierType.DGME_SII),
+            "nombre_completo": join_full_name(child.given_names, child.family_names),
+            "sexo": SEX_LETTERS.get(child.sex),
+            "fecha_nacimiento": format_date(child.birth_date),
+            "fecha_nacimiento_estimada": _yes_no(child.birth_date_estimated),
+            "nacionalidad": _alpha3(child.nationality),
+            "nui": _identifier(case, IdentifierType.NUI),
+            "idioma_materno": child.mother_tongue,
+            "requiere_interprete": _yes_no(child.interpreter_needed),
+            **_origin_fields(case.origin),
+            "punto_ingreso": _point_of_entry_code(case.location),
+            "fecha_ingreso": None,
+            "categorias_vulnerabilidad": [
                 CODE_OF_CATEGORY[v] for v in case.vulnerabilities
             ],
-            **_origin_fields(case.origin),
             **_contact_fields(case.family_contacts),
-        )
-        return record.model_dump(mode="json")
+        }
 
 
 def split_full_name(full_name: str) -> tuple[str, str]:
@@ -262,7 +265,7 @@ def _child(native: RegistroSii) -> Child:
         identifiers=_identifiers(native),
         given_names=given_names,
         family_names=family_names,
-        sex={"M": Sex.MALE, "F": Sex.FEMALE}.get(native.sexo or "", Sex.NOT_KNOWN),
+        sex=SEX_OF_LETTER.get(native.sexo or "", Sex.NOT_KNOWN),
         birth_date=parse_date(native.fecha_nacimiento),
         birth_date_estimated=native.fecha_nacimiento_estimada == "S",
         nationality=_alpha2(native.nacionalidad),
@@ -311,7 +314,7 @@ def _origin(native: RegistroSii) -> Origin | None:
 
 def _origin_fields(origin: Origin | None) -> dict[str, str | None]:
     if origin is None:
-        return {}
+        return {"departamento_origen": None, "municipio_origen": None}
     return {
         "departamento_origen": sv_departments()[origin.department],
         "municipio_origen": origin.municipality,
@@ -334,7 +337,7 @@ def _contact_fields(contacts: list[FamilyContact]) -> dict[str, str | None]:
     # NOTE: the SII has room for one contact; the first one registered is the one
     # DGME calls when the child arrives.
     if not contacts:
-        return {}
+        return dict.fromkeys(CONTACT_FIELDS)
     return {
         "nombre_contacto": contacts[0].name,
         "parentesco_contacto": contacts[0].relationship,
@@ -342,9 +345,14 @@ def _contact_fields(contacts: list[FamilyContact]) -> dict[str, str | None]:
     }
 
 
+def _yes_no(flag: bool) -> str:
+    return "S" if flag else "N"
+
+
 def _alpha2(alpha3: str) -> str:
-    return str(pycountry.countries.get(alpha_3=alpha3).alpha_2)
+    # Both codes were validated against pycountry before they reach here.
+    return str(getattr(pycountry.countries.get(alpha_3=alpha3), "alpha_2", ""))
 
 
 def _alpha3(alpha2: str) -> str:
-    return str(pycountry.countries.get(alpha_2=alpha2).alpha_3)
+    return str(getattr(pycountry.countries.get(alpha_2=alpha2), "alpha_3", ""))

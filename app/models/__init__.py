@@ -15,7 +15,31 @@ SQLModel.metadata = MetaData(
     }
 )
 
+from app.models.cases import (  # noqa: E402
+    Case,
+    CaseAccess,
+    CaseVulnerability,
+    Child,
+    ChildIdentifier,
+    TimelineEntry,
+)
 from app.models.clients import Client  # noqa: E402
+from app.models.events import Event  # noqa: E402
+from app.models.idempotency import IdempotencyRecord  # noqa: E402
 from app.models.institutions import Institution  # noqa: E402
+from app.models.referrals import Referral, RoutingRule  # noqa: E402
 
-__all__ = ["Client", "Institution"]
+__all__ = [
+    "Case",
+    "CaseAccess",
+    "CaseVulnerability",
+    "Child",
+    "ChildIdentifier",
+    "Client",
+    "Event",
+    "IdempotencyRecord",
+    "Institution",
+    "Referral",
+    "RoutingRule",
+    "TimelineEntry",
+]
