@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app.db import engine_for, session_scope
 from app.errors import ProblemError
 from app.services import clients as client_service
-from app.services import institutions as institution_service
+from app.services.seed import load_seed
 from app.settings import get_settings
 
 cli = typer.Typer(help="Puente, the interoperability hub.", no_args_is_help=True)
@@ -48,7 +48,7 @@ def db_upgrade(revision: str = "head") -> None:
     config.attributes["configure_logger"] = False
     command.upgrade(config, revision)
     with _session() as db:
-        count = institution_service.load_institutions(db, institution_service.default_seed())
+        count = load_seed(db)
         db.commit()
     console.print(f"Database at {revision}; {count} institutions loaded.")
 
@@ -78,7 +78,9 @@ def openapi(output: Path = PROJECT_ROOT / "openapi" / "openapi.json") -> None:
     """Write the OpenAPI document the app generates."""
     from app.openapi import openapi_document
 
-    output.write_text(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
+    output.write_text(
+        json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
+    )
     console.print(f"Wrote {output}")
 
 
@@ -115,7 +117,9 @@ def list_clients(institution: str | None = None) -> None:
         for client in client_service.list_clients(db, institution_id=institution):
             revoked = client.revoked_at.isoformat() if client.revoked_at else ""
             scopes = " ".join(client.scopes)
-            table.add_row(client.id, client.institution_id, client.name, scopes, revoked)
+            table.add_row(
+                client.id, client.institution_id, client.name, scopes, revoked
+            )
     console.print(table)
 
 

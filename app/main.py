@@ -14,7 +14,7 @@ from app.logging import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.problems import install_problem_handlers
 from app.ratelimit import make_limiter
-from app.routers import admin_clients, health, institutions, oauth
+from app.routers import admin_clients, cases, health, institutions, oauth, referrals
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -27,6 +27,11 @@ Authenticate with the OAuth 2.0 client-credentials grant at `/oauth/token`, then
 
 TAGS = [
     {"name": "auth", "description": "Access tokens and the keys that sign them."},
+    {"name": "cases", "description": "The shared case of a child, and its timeline."},
+    {
+        "name": "referrals",
+        "description": "Requests for a service between institutions.",
+    },
     {"name": "institutions", "description": "The institutions and their roles."},
     {"name": "admin", "description": "Client credentials; needs the `admin` scope."},
     {"name": "health", "description": "Probes for the orchestrator."},
@@ -60,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(institutions.router, dependencies=json_body)
+    app.include_router(cases.router, dependencies=json_body)
+    app.include_router(referrals.router, dependencies=json_body)
     app.include_router(admin_clients.router, dependencies=json_body)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel
 from app.db import make_engine
 from app.main import create_app
 from app.services import clients as client_service
-from app.services import institutions as institution_service
+from app.services.seed import load_seed
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     with Session(engine) as db:
-        institution_service.load_institutions(db, institution_service.default_seed())
+        load_seed(db)
         db.commit()
     yield engine
     engine.dispose()

@@ -1,0 +1,5 @@
+"""Referrals endpoints (under construction)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
