@@ -136,7 +136,7 @@ def make_client(engine: Engine) -> MakeClient:
     """Create a client for an institution, as an admin would."""
 
     def make(institution: str, *scopes: str) -> Credentials:
-        with Session(engine) as db:
+        with Session(engine, expire_on_commit=False) as db:
             issued = client_service.create_client(
                 db,
                 institution_id=institution,

@@ -49,6 +49,7 @@ class AdapterInfo:
 class ReferralDraft(RequestModel):
     """A referral as an institution sends it, before the hub has matched its case."""
 
+    to_institution: str | None = None
     service: Service
     priority: Priority = Priority.ROUTINE
     reason: str = Field(min_length=1, max_length=1000)

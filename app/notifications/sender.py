@@ -75,7 +75,7 @@ async def send(
     """
     started = time.perf_counter()
     try:
-        if True:
+        with anyio.fail_after(timeout):
             status, retry_after = await _post(client, url, headers, body, timeout)
     except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
         return AttemptResult("retry", None, _elapsed_ms(started), _describe(exc))

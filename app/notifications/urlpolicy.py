@@ -39,6 +39,9 @@ def resolve_host(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# TODO(notifications): httpx resolves the host again when it connects, so a DNS answer
+# that changes between this check and the connection (rebinding) slips through; pin
+# the checked address in the worker's transport to close that window.
 def check_webhook_url(
     url: str,
     *,
