@@ -5,9 +5,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from fastapi.openapi.models import OAuthFlowClientCredentials
+from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
+from fastapi.security import OAuth2, SecurityScopes
 from sqlmodel import Session
 
+from app.auth.scopes import SCOPE_DESCRIPTIONS
 from app.auth.tokens import TokenService
 from app.codes import Role
 from app.db import session_scope
@@ -35,7 +38,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Session, Depends(get_db)]
 TokensDep = Annotated[TokenService, Depends(get_tokens)]
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token")
+_oauth2 = OAuth2(
+    flows=OAuthFlowsModel(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token", scopes=SCOPE_DESCRIPTIONS
+        )
+    ),
+    scheme_name="OAuth2",
+    description="Client-credentials access tokens, sent as `Authorization: Bearer`.",
+    auto_error=False,
+)
 
 
 @dataclass(frozen=True)
@@ -53,11 +65,12 @@ def get_principal(
     request: Request,
     db: DbDep,
     tokens: TokensDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    authorization: Annotated[str | None, Depends(_oauth2)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("A bearer access token is required")
-    claims = tokens.verify(credentials.credentials)
+    claims = tokens.verify(token.strip())
     client, institution = client_service.active_client(db, claims)
     missing = set(security_scopes.scopes) - claims.scopes
     if missing:

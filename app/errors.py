@@ -10,6 +10,7 @@
      ├── PayloadTooLarge         413
      ├── UnsupportedMediaType    415
      ├── InvalidInput            422, with the fields at fault as JSON pointers
+     ├── PreconditionRequired    428: the write needs If-Match with the version read
      ├── TooManyRequests         429 (with Retry-After)
      └── UpstreamError           502/503/504: a partner system failed us
 
@@ -111,6 +112,12 @@ class InvalidInput(ProblemError):
     def __init__(self, detail: str, errors: list[dict[str, Any]], **ext: Any) -> None:
         super().__init__(detail, errors=errors, **ext)
         self.errors = errors
+
+
+class PreconditionRequired(ProblemError):
+    status = 428
+    slug = "precondition-required"
+    title = "Send the version you read"
 
 
 class TooManyRequests(ProblemError):

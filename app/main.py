@@ -12,6 +12,7 @@ from app.db import engine_for
 from app.deps import require_json_body
 from app.logging import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.openapi import build_openapi
 from app.problems import install_problem_handlers
 from app.ratelimit import make_limiter
 from app.routers import admin_clients, cases, health, institutions, oauth, referrals
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tokens = TokenService(settings)
     app.state.limiter = make_limiter()
 
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     install_problem_handlers(app)
     json_body = [Depends(require_json_body)]
     app.include_router(health.router)

@@ -8,6 +8,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.auth.devkey import DEVELOPMENT_SIGNING_KEY
 
+# NOTE: public, like the development signing key; refused in production mode.
+DEVELOPMENT_SECRETS_KEY = "lUZEQhLlHWbLTV_pQtG_z5eNB9DpKgQHhwwlHWZ0lEk="
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -43,6 +46,21 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # Webhooks
+    secrets_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRETS_KEY),
+        description="Fernet key that encrypts webhook signing secrets at rest.",
+    )
+    webhook_allowed_hosts: frozenset[str] = Field(
+        default_factory=frozenset,
+        description="Hosts an admin allows to resolve to private addresses.",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_rotation_hours: int = Field(default=24, ge=1, le=24 * 30)
+    worker_concurrency: int = Field(default=50, ge=1)
+    worker_per_subscription: int = Field(default=4, ge=1)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+
     @property
     def development(self) -> bool:
         return self.environment == "development"
@@ -53,6 +71,15 @@ class Settings(BaseSettings):
         if self.environment == "production" and default_key:
             raise ValueError(
                 "PUENTE_SIGNING_KEY must be set in production: the default key is public"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_default_secrets_key_in_production(self) -> "Settings":
+        default_key = self.secrets_key.get_secret_value() == DEVELOPMENT_SECRETS_KEY
+        if self.environment == "production" and default_key:
+            raise ValueError(
+                "PUENTE_SECRETS_KEY must be set in production: the default key is public"
             )
         return self
 

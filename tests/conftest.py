@@ -7,6 +7,7 @@ create databases from) to run the same suite on PostgreSQL; SQLite otherwise.
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from app.services.seed import load_seed
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-KEEP_TABLES = {"institution", "alembic_version"}
+KEEP_TABLES = {"institution", "routing_rule", "alembic_version"}
 
 
 def _create_postgres_database(server_url: str) -> str:
@@ -48,23 +49,35 @@ def _drop_postgres_database(server_url: str, database_url: str) -> None:
 
 
 def migrate(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def alembic_config(database_url: str) -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["configure_logger"] = False
     config.attributes["database_url"] = database_url
-    command.upgrade(config, revision)
+    return config
+
+
+@contextmanager
+def empty_database(directory: Path) -> Iterator[str]:
+    """A new, empty database on the server under test (SQLite or PostgreSQL)."""
+    server = os.environ.get("PUENTE_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{directory / f'{uuid.uuid4().hex}.db'}"
+        return
+    url = _create_postgres_database(server)
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(server, url)
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = os.environ.get("PUENTE_TEST_DATABASE_URL")
-    if server:
-        url = _create_postgres_database(server)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'puente.db'}"
-    migrate(url)
-    yield url
-    if server:
-        _drop_postgres_database(server, url)
+    with empty_database(tmp_path_factory.mktemp("db")) as url:
+        migrate(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +92,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test starts with only the seed institutions in the database."""
+    """Each test starts with only the seed data (institutions, routing rules)."""
     yield
     if "engine" not in request.fixturenames:
         return

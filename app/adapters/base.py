@@ -86,8 +86,8 @@ class _Adapter(ABC, Generic[NativeT]):
     # Native fields the common schema v1 has no place for: accepted, not kept, and
     # rendered empty on the way out. Listed so integrators are told, not surprised.
     not_carried: ClassVar[tuple[str, ...]] = ()
-    # Common-schema path -> native pointer, for a value the native model accepted but
-    # the common schema refused (say a name longer than 120 characters).
+    # "Model.field" of the common schema -> native pointer, for a value the native
+    # model accepted but the common schema refused (a name over 120 characters).
     native_pointers: ClassVar[Mapping[str, str]] = {}
 
     def describe(self) -> AdapterInfo:
@@ -111,16 +111,19 @@ class _Adapter(ABC, Generic[NativeT]):
     def common_problem(self, exc: ValidationError) -> InvalidInput:
         """Translate a common-schema error back to the native field it came from."""
         errors = [
-            {"pointer": self._native_pointer(err["loc"]), "detail": _message(err)}
+            {
+                "pointer": self._native_pointer(exc.title, err["loc"]),
+                "detail": _message(err),
+            }
             for err in exc.errors()
         ]
         return InvalidInput(f"The {self.name} record does not map to a case", errors)
 
-    def _native_pointer(self, loc: tuple[int | str, ...]) -> str:
-        path = "/".join(str(part) for part in loc)
-        # The longest declared prefix wins: child/identifiers/0 before child.
+    def _native_pointer(self, model: str, loc: tuple[int | str, ...]) -> str:
+        path = model + "." + "/".join(str(part) for part in loc)
+        # The longest declared prefix wins: Child.identifiers/0 before Child.
         for prefix in sorted(self.native_pointers, key=len, reverse=True):
-            if path == prefix or path.startswith(prefix + "/"):
+            if path == prefix or path.startswith((prefix + "/", prefix + ".")):
                 return self.native_pointers[prefix]
         return ""
 

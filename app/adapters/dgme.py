@@ -132,6 +132,14 @@ def _check_relationship(value: str | None, info: ValidationInfo) -> str | None:
     return value
 
 
+def _check_municipality(value: str | None, info: ValidationInfo) -> str | None:
+    # The common schema keeps a municipality only inside its department.
+    department_failed = "departamento_origen" not in info.data
+    if value and not department_failed and not info.data["departamento_origen"]:
+        raise ValueError("requires departamento_origen, the department it belongs to")
+    return value
+
+
 def _check_alpha3(code: str) -> str:
     if pycountry.countries.get(alpha_3=code.upper()) is None:
         raise ValueError(f"'{code}' is not an ISO 3166-1 alpha-3 country code (SLV)")
@@ -169,7 +177,9 @@ class RegistroSii(BaseModel):
     idioma_materno: LanguageCode = "spa"
     requiere_interprete: YesNo = "N"
     departamento_origen: Annotated[str, AfterValidator(_check_department)] | None = None
-    municipio_origen: str | None = Field(default=None, max_length=120)
+    municipio_origen: Annotated[str | None, AfterValidator(_check_municipality)] = (
+        Field(default=None, max_length=120)
+    )
     punto_ingreso: Annotated[str, AfterValidator(_check_point_of_entry)] | None = Field(
         default=None, json_schema_extra={"enum": [p.code for p in POINTS_OF_ENTRY]}
     )
@@ -193,13 +203,13 @@ class DgmeAdapter(CaseAdapter[RegistroSii]):
     # lost until it gains one (point of entry + date).
     not_carried = ("/fecha_ingreso",)
     native_pointers = {
-        "child/given_names": "/nombre_completo",
-        "child/family_names": "/nombre_completo",
-        "child/birth_date": "/fecha_nacimiento",
-        "child/identifiers": "/nui",
-        "family_contacts/0/name": "/nombre_contacto",
-        "family_contacts/0/relationship": "/parentesco_contacto",
-        "family_contacts": "/nombre_contacto",
+        "Child.given_names": "/nombre_completo",
+        "Child.family_names": "/nombre_completo",
+        "Child.birth_date": "/fecha_nacimiento",
+        "Identifier": "/nui",
+        "FamilyContact.name": "/nombre_contacto",
+        "FamilyContact.relationship": "/parentesco_contacto",
+        "FamilyContact.phone": "/telefono_contacto",
     }
 
     def map_to_common(self, native: RegistroSii) -> CaseCreate:
@@ -238,12 +248,14 @@ class DgmeAdapter(CaseAdapter[RegistroSii]):
 def split_full_name(full_name: str) -> tuple[str, str]:
     """(given names, family names) by the rule in the module docstring."""
     words = full_name.split()
-    if len(words) <= 2:
-        return words[0], words[1]
-
-    start = len(words) - 2
-    while start > 1 and words[start - 1].casefold() in SURNAME_PARTICLES:
+    start = len(words)
+    # Two surnames, each with the particles before it, always leaving a given name.
+    for _ in range(2):
+        if start <= 1:
+            break
         start -= 1
+        while start > 1 and words[start - 1].casefold() in SURNAME_PARTICLES:
+            start -= 1
     return " ".join(words[:start]), " ".join(words[start:])
 
 

@@ -137,12 +137,11 @@ class PrimeroAdapter(CaseAdapter[PrimeroCase]):
     institution_role = Role.CHILD_PROTECTION
     native_model = PrimeroCase
     native_pointers = {
-        "child/given_names": "/name_first",
-        "child/family_names": "/name_last",
-        "child/birth_date": "/date_of_birth",
-        "child/identifiers": "/national_id_no",
-        "child/nationality": "/nationality",
-        "location": "/location_current",
+        "Child.given_names": "/name_first",
+        "Child.family_names": "/name_last",
+        "Child.birth_date": "/date_of_birth",
+        "Identifier": "/national_id_no",
+        "Location": "/location_current",
     }
 
     def __init__(self, today: Callable[[], date] = date.today) -> None:

@@ -124,6 +124,19 @@ class ExpedienteConsular(_Native):
             raise ValueError(f"the date {value.isoformat()} is in the future")
         return value
 
+    @field_validator("municipio_origen")
+    @classmethod
+    def _municipality_in_department(
+        cls, value: str | None, info: ValidationInfo
+    ) -> str | None:
+        # The common schema keeps a municipality only inside its department.
+        department_failed = "departamento_origen" not in info.data
+        if value and not department_failed and not info.data["departamento_origen"]:
+            raise ValueError(
+                "requires departamento_origen, the department it belongs to"
+            )
+        return value
+
     @field_validator("localizacion")
     @classmethod
     def _in_circumscription(
@@ -155,11 +168,12 @@ class RreeAdapter(CaseAdapter[ExpedienteConsular]):
         "/documentos_retorno",
     )
     native_pointers = {
-        "child/given_names": "/nombres",
-        "child/family_names": "/apellidos",
-        "child/identifiers": "/documentos_identidad",
-        "location": "/localizacion",
-        "family_contacts": "/contactos_familiares",
+        "Child.given_names": "/nombres",
+        "Child.family_names": "/apellidos",
+        "Identifier": "/documentos_identidad",
+        "Location": "/localizacion",
+        "Origin": "/municipio_origen",
+        "FamilyContact": "/contactos_familiares",
     }
 
     def map_to_common(self, native: ExpedienteConsular) -> CaseCreate:

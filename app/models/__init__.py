@@ -27,6 +27,12 @@ from app.models.clients import Client  # noqa: E402
 from app.models.events import Event  # noqa: E402
 from app.models.idempotency import IdempotencyRecord  # noqa: E402
 from app.models.institutions import Institution  # noqa: E402
+from app.models.notifications import (  # noqa: E402
+    Delivery,
+    DeliveryAttempt,
+    EventRestriction,
+    Subscription,
+)
 from app.models.referrals import Referral, RoutingRule  # noqa: E402
 
 __all__ = [
@@ -36,10 +42,14 @@ __all__ = [
     "Child",
     "ChildIdentifier",
     "Client",
+    "Delivery",
+    "DeliveryAttempt",
     "Event",
+    "EventRestriction",
     "IdempotencyRecord",
     "Institution",
     "Referral",
     "RoutingRule",
+    "Subscription",
     "TimelineEntry",
 ]

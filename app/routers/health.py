@@ -1,17 +1,18 @@
 """Liveness and readiness probes for the orchestrator."""
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app.deps import DbDep
 from app.errors import UpstreamUnavailable
+from app.schemas.problems import problem_responses
 
 router = APIRouter(tags=["health"])
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(examples=["ok"])
 
 
 @router.get(
@@ -27,7 +28,7 @@ def livez() -> Health:
     "/readyz",
     summary="Readiness",
     description="Answers 200 when the database can be reached, 503 otherwise.",
-    responses={503: {"description": "The database cannot be reached"}},
+    responses=problem_responses(503),
 )
 def readyz(db: DbDep) -> Health:
     try:

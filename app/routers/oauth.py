@@ -132,6 +132,27 @@ def issue_token(
     "/.well-known/jwks.json",
     summary="Public keys that sign access tokens",
     description="A JSON Web Key Set; pick the key by the token's `kid` header.",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "keys": [
+                            {
+                                "kty": "EC",
+                                "crv": "P-256",
+                                "x": "88VgSng5EHgbEpFJ3ctS_3GxpDZbG-HWLJjab1JEaDQ",
+                                "y": "1bUm3rI19qmbiD-KNJeeUH2zleJAR207k1szKjtZV0E",
+                                "kid": "uu0zwDxZKwCjaDQ4SzwBjWBr0uFA6qtcSeCSvtt0phg",
+                                "use": "sig",
+                                "alg": "ES256",
+                            }
+                        ]
+                    }
+                }
+            }
+        }
+    },
 )
 def jwks(tokens: TokensDep) -> dict[str, list[dict[str, str]]]:
     return tokens.jwks()

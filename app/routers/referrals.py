@@ -1,5 +1,233 @@
-"""Referrals endpoints (under construction)."""
+"""Referrals endpoints: send one, work it through its statuses, list what is yours."""
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from app.auth.scopes import Scope
+from app.codes import Priority, ReferralStatus, Service
+from app.deps import DbDep, Principal, require
+from app.errors import PreconditionFailed
+from app.models import Referral
+from app.schemas.base import Page
+from app.schemas.problems import AUTH_ERRORS, problem_responses
+from app.schemas.referrals import (
+    ConsentOverride,
+    ReferralCreate,
+    ReferralPublic,
+    ReferralTransition,
+)
+from app.services import referrals as referral_service
+from app.services.referrals import Box, Filters, PageOf
 
 router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
+ReaderDep = Annotated[Principal, require(Scope.REFERRALS_READ)]
+WriterDep = Annotated[Principal, require(Scope.REFERRALS_WRITE)]
+
+StatusQuery = Annotated[ReferralStatus | None, Query(description="Only this status")]
+ServiceQuery = Annotated[Service | None, Query(description="Only this service")]
+CaseQuery = Annotated[uuid.UUID | None, Query(description="Only this case")]
+CursorQuery = Annotated[
+    str | None, Query(description="`next_cursor` of the previous page")
+]
+LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size")]
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag you read; the change is refused (412) if it moved on.",
+    ),
+]
+
+
+def to_public(referral: Referral) -> ReferralPublic:
+    override = referral.consent_override
+    return ReferralPublic(
+        id=referral.id,
+        case_id=referral.case_id,
+        from_institution=referral.from_institution_id,
+        to_institution=referral.to_institution_id,
+        service=Service(referral.service),
+        priority=Priority(referral.priority),
+        reason=referral.reason,
+        due_date=referral.due_date,
+        status=ReferralStatus(referral.status),
+        status_reason=referral.status_reason,
+        business_status=referral.business_status,
+        outcome=referral.outcome,
+        consent_override=ConsentOverride(**override) if override else None,
+        created_at=referral.created_at,
+        updated_at=referral.updated_at,
+        version=referral.version,
+    )
+
+
+def _with_etag(referral: Referral, response: Response) -> ReferralPublic:
+    response.headers["ETag"] = f'"{referral.version}"'
+    return to_public(referral)
+
+
+def _page(page: PageOf) -> Page[ReferralPublic]:
+    items = [to_public(referral) for referral in page.items]
+    return Page[ReferralPublic](items=items, next_cursor=page.next_cursor)
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    """The version an `If-Match` header names; None when absent or `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        # A tag we never issued cannot match the current one.
+        raise PreconditionFailed(f"If-Match {if_match} is not an ETag of a referral")
+    return int(tag)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Send a referral",
+    description="Asks another institution for a service on a case you can see. Omit "
+    "`to_institution` to let the hub route by service to the competent institution. "
+    "The case's consent must cover the service and the recipient's role; otherwise "
+    "the child-protection authority may send a `consent_override` (409 for missing "
+    "consent, 403 for an override from anyone else). The recipient may then see the "
+    "case.",
+    responses=problem_responses(*AUTH_ERRORS, 404, 409, 422),
+)
+def create_referral(
+    body: ReferralCreate, response: Response, db: DbDep, principal: WriterDep
+) -> ReferralPublic:
+    referral = referral_service.create_referral(db, body, actor=principal)
+    db.commit()
+    response.headers["Location"] = f"{router.prefix}/{referral.id}"
+    return _with_etag(referral, response)
+
+
+@router.get(
+    "/inbox",
+    summary="List referrals received",
+    description="Referrals sent to your institution, newest first, with filters and "
+    "a cursor.",
+    responses=problem_responses(*AUTH_ERRORS, 422),
+)
+def inbox(
+    db: DbDep,
+    principal: ReaderDep,
+    status: StatusQuery = None,
+    service: ServiceQuery = None,
+    case_id: CaseQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[ReferralPublic]:
+    page = referral_service.list_box(
+        db,
+        box=Box.INBOX,
+        institution_id=principal.institution_id,
+        filters=Filters(status=status, service=service, case_id=case_id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return _page(page)
+
+
+@router.get(
+    "/outbox",
+    summary="List referrals sent",
+    description="Referrals your institution sent, newest first, with filters and a "
+    "cursor.",
+    responses=problem_responses(*AUTH_ERRORS, 422),
+)
+def outbox(
+    db: DbDep,
+    principal: ReaderDep,
+    status: StatusQuery = None,
+    service: ServiceQuery = None,
+    case_id: CaseQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[ReferralPublic]:
+    page = referral_service.list_box(
+        db,
+        box=Box.OUTBOX,
+        institution_id=principal.institution_id,
+        filters=Filters(status=status, service=service, case_id=case_id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return _page(page)
+
+
+@router.get(
+    "/overdue",
+    summary="List overdue referrals",
+    description="Referrals you sent or received whose due date has passed (in El "
+    "Salvador) and that are not yet final; the longest overdue first.",
+    responses=problem_responses(*AUTH_ERRORS, 422),
+)
+def overdue(
+    db: DbDep,
+    principal: ReaderDep,
+    status: StatusQuery = None,
+    service: ServiceQuery = None,
+    case_id: CaseQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[ReferralPublic]:
+    page = referral_service.list_overdue(
+        db,
+        institution_id=principal.institution_id,
+        on=referral_service.today(),
+        filters=Filters(status=status, service=service, case_id=case_id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return _page(page)
+
+
+@router.get(
+    "/{referral_id}",
+    summary="Read a referral",
+    description="A referral your institution sent or received; any other id answers "
+    "404, as a missing one does. The ETag is its version.",
+    responses=problem_responses(*AUTH_ERRORS, 404),
+)
+def get_referral(
+    referral_id: uuid.UUID, response: Response, db: DbDep, principal: ReaderDep
+) -> ReferralPublic:
+    referral = referral_service.get_referral(
+        db, referral_id, institution_id=principal.institution_id
+    )
+    return _with_etag(referral, response)
+
+
+@router.post(
+    "/{referral_id}/transitions",
+    summary="Change a referral's status",
+    description="Moves the referral along its FHIR Task statuses: the receiver sets "
+    "received, accepted or rejected, in-progress, on-hold, completed or failed; the "
+    "sender may cancel it while it is not final. rejected, cancelled and failed need "
+    "a `reason`. A move the status does not allow answers 409 with the current status "
+    "and the allowed ones; a move that belongs to the other party, 403. Send "
+    "`If-Match` with the ETag you read to refuse the change (412) if someone moved "
+    "the referral since.",
+    responses=problem_responses(*AUTH_ERRORS, 404, 409, 412, 422),
+)
+def transition_referral(
+    referral_id: uuid.UUID,
+    body: ReferralTransition,
+    response: Response,
+    db: DbDep,
+    principal: WriterDep,
+    if_match: IfMatchHeader = None,
+) -> ReferralPublic:
+    referral = referral_service.transition(
+        db,
+        referral_id,
+        body,
+        actor=principal,
+        expected_version=_expected_version(if_match),
+    )
+    db.commit()
+    return _with_etag(referral, response)

@@ -29,6 +29,8 @@ class Problem(BaseModel):
     )
 
 
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
 _EXAMPLES: dict[int, tuple[str, str, str]] = {
     400: ("bad-request", "Bad request", "The request cannot be understood"),
     401: ("unauthorized", "Not authenticated", "A bearer access token is required"),
@@ -39,7 +41,10 @@ _EXAMPLES: dict[int, tuple[str, str, str]] = {
     413: ("payload-too-large", "Request body too large", "Over 1048576 bytes"),
     415: ("unsupported-media-type", "Unsupported media type", "Send application/json"),
     422: ("invalid-input", "The request has invalid fields", "Check: /child/sex"),
+    428: ("precondition-required", "If-Match is required", "Send If-Match"),
+    428: ("precondition-required", "Send the version you read", "If-Match needed"),
     429: ("too-many-requests", "Too many requests", "Try again in 12 seconds"),
+    500: ("internal-error", "Internal error", "The hub failed; it has been logged"),
     502: ("upstream-error", "A partner system failed", "RNPN answered badly"),
     503: ("upstream-unavailable", "A partner system is unavailable", "RNPN is down"),
     504: ("upstream-timeout", "A partner system did not answer in time", "RNPN"),
@@ -63,15 +68,19 @@ def problem_example(status: int) -> dict[str, Any]:
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for these error statuses, with examples."""
+    return {status: problem_response_doc(status) for status in statuses}
+
+
+def problem_response_doc(status: int) -> dict[str, Any]:
+    """One problem+json response (the `Problem` schema is added by app.openapi)."""
     return {
-        status: {
-            "description": _EXAMPLES[status][1],
-            "model": Problem,
-            "content": {
-                "application/problem+json": {"example": problem_example(status)}
-            },
-        }
-        for status in statuses
+        "description": _EXAMPLES[status][1],
+        "content": {
+            PROBLEM_MEDIA_TYPE: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": problem_example(status),
+            }
+        },
     }
 
 
