@@ -111,16 +111,18 @@ def create_client(
 
 @clients_cli.command("list")
 def list_clients(institution: str | None = None) -> None:
-    """List clients (never their secrets)."""
+    """List clients (never their secrets); tab-separated when piped."""
     table = Table("id", "institution", "name", "scopes", "revoked")
     with _session() as db:
         for client in client_service.list_clients(db, institution_id=institution):
             revoked = client.revoked_at.isoformat() if client.revoked_at else ""
             scopes = " ".join(client.scopes)
-            table.add_row(
-                client.id, client.institution_id, client.name, scopes, revoked
-            )
-    console.print(table)
+            table.add_row(client.id, client.institution_id, client.name, scopes, revoked)
+    if console.is_terminal:
+        console.print(table)
+        return
+    for row in zip(*(column.cells for column in table.columns), strict=True):
+        print("\t".join(row))  # noqa: T201  (plain output for scripts)
 
 
 @clients_cli.command("rotate")

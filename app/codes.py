@@ -207,7 +207,8 @@ def point_of_entry(code: str) -> PointOfEntry:
 @cache
 def sv_departments() -> Mapping[str, str]:
     """El Salvador's departments as {ISO 3166-2 code: Spanish name}, from pycountry."""
-    subdivisions = pycountry.subdivisions.get(country_code="SV") or []  # type: ignore[no-untyped-call]
+    lookup = pycountry.subdivisions.get
+    subdivisions = lookup(country_code="SV") or []  # type: ignore[no-untyped-call]
     names = {sub.code: sub.name for sub in sorted(subdivisions, key=lambda s: s.code)}
     return MappingProxyType(names)
 

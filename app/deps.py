@@ -1,13 +1,15 @@
 """FastAPI dependencies shared by every router: settings, database, the caller."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials
 from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2, SecurityScopes
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.auth.scopes import SCOPE_DESCRIPTIONS
@@ -17,6 +19,13 @@ from app.db import session_scope
 from app.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from app.ratelimit import check_rate
 from app.services import clients as client_service
+from app.services.idempotency import (
+    KEY_PATTERN,
+    REPLAYED_HEADER,
+    Created,
+    IdempotentRequest,
+    run_idempotent,
+)
 from app.settings import Settings
 
 
@@ -103,3 +112,53 @@ def require_json_body(request: Request) -> None:
         raise UnsupportedMediaType(
             f"Send the body as application/json, not '{media_type or 'nothing'}'"
         )
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=KEY_PATTERN,
+        description="Any unique string (a UUID is best). A retry with the same key and "
+        "body replays the first response instead of creating again; kept 24 hours.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class IdempotentCreate:
+    """Runs one create per `Idempotency-Key` and commits; see app.services.idempotency.
+
+    In a router: `return idempotent(caller, body, lambda: _create(db, caller, body))`,
+    where `_create` adds and flushes, and returns `Created(status, model, headers)`.
+    """
+
+    db: Session
+    key: str | None
+    method: str
+    path: str
+
+    def __call__(
+        self, caller: Principal, body: BaseModel, create: Callable[[], Created]
+    ) -> JSONResponse:
+        sent = body.model_dump(mode="json", exclude_unset=True)
+        request = IdempotentRequest(
+            caller.client_id, self.key, self.method, self.path, sent
+        )
+        stored = run_idempotent(self.db, request, create)
+
+        headers = dict(stored.headers)
+        if stored.replayed:
+            headers[REPLAYED_HEADER] = "true"
+        return JSONResponse(stored.body, stored.status, headers=headers)
+
+
+def get_idempotent_create(
+    request: Request, db: DbDep, key: IdempotencyKeyHeader = None
+) -> IdempotentCreate:
+    return IdempotentCreate(db, key, request.method, request.url.path)
+
+
+IdempotentDep = Annotated[IdempotentCreate, Depends(get_idempotent_create)]

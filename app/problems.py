@@ -1,5 +1,6 @@
 """Every error the API returns is RFC 9457 `application/problem+json`."""
 
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -115,7 +116,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", error_type=type(exc).__name__)
+    # The frames only: an exception's message may quote a child's data.
+    log.error(
+        "unhandled error",
+        error_type=type(exc).__name__,
+        traceback="".join(traceback.format_tb(exc.__traceback__)),
+    )
     return problem_response(
         request,
         status=500,

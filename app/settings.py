@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         default_key = self.secrets_key.get_secret_value() == DEVELOPMENT_SECRETS_KEY
         if self.environment == "production" and default_key:
             raise ValueError(
-                "PUENTE_SECRETS_KEY must be set in production: the default key is public"
+                "PUENTE_SECRETS_KEY must be set in production: the default is public"
             )
         return self
 

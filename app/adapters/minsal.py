@@ -27,6 +27,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid5
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import BaseModel, ValidationError
 
@@ -89,6 +90,19 @@ class MinsalAdapter(ReferralAdapter[Bundle]):
     institution_role = Role.HEALTH
     native_model = Bundle
 
+    def parse(self, record: Mapping[str, Any]) -> Bundle:
+        # fhir.resources raises KeyError, not a validation error, on an entry of an
+        # unknown resource type; check types first so that is a 422 too.
+        _check_resource_types(record)
+        try:
+            return super().parse(record)
+        except InvalidInput as problem:
+            for error in problem.errors:
+                error["pointer"] = error["pointer"].replace(
+                    "resource_type", "resourceType"
+                )
+            raise
+
     def map_to_common(self, native: Bundle) -> InboundReferral:
         entries = _entries_by_type(native)
         patient_at, patient = entries["Patient"]
@@ -125,6 +139,20 @@ class MinsalAdapter(ReferralAdapter[Bundle]):
                 },
             ],
         }
+
+
+def _check_resource_types(record: Any) -> None:
+    entries = record.get("entry") if isinstance(record, Mapping) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if not isinstance(resource, Mapping):
+            continue
+        kind = str(resource.get("resourceType"))
+        try:
+            get_fhir_model_class(kind)
+        except ValueError as exc:
+            pointer = f"/entry/{index}/resource/resourceType"
+            raise _invalid(pointer, f"'{kind}' is not a FHIR R4 resource type") from exc
 
 
 def _entries_by_type(bundle: Bundle) -> dict[str, tuple[int, Any]]:

@@ -21,7 +21,17 @@ from app.errors import Unauthorized
 from app.settings import Settings
 
 TOKEN_TYPE = "at+jwt"
-REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti", "scope", "institution")
+REQUIRED_CLAIMS = (
+    "iss",
+    "aud",
+    "sub",
+    "exp",
+    "iat",
+    "jti",
+    "scope",
+    "institution",
+    "gen",
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class TokenClaims:
     scopes: frozenset[str]
     issued_at: datetime
     token_id: str
+    generation: int
 
 
 def _algorithm(public_key: Any) -> str:
@@ -93,7 +104,13 @@ class TokenService:
         return {"keys": [k.public_jwk for k in self.keys.values()]}
 
     def issue(
-        self, *, client_id: str, institution_id: str, scopes: list[str], now: datetime
+        self,
+        *,
+        client_id: str,
+        institution_id: str,
+        scopes: list[str],
+        generation: int,
+        now: datetime,
     ) -> tuple[str, int]:
         """A signed token and its lifetime in seconds."""
         ttl = self._settings.token_ttl_seconds
@@ -105,6 +122,8 @@ class TokenService:
             "client_id": client_id,
             "institution": institution_id,
             "scope": " ".join(scopes),
+            # The client's credential generation: a rotation ends older tokens.
+            "gen": generation,
             "iat": issued_at,
             "exp": issued_at + ttl,
             "jti": uuid.uuid4().hex,
@@ -155,4 +174,5 @@ def _claims(claims: dict[str, Any]) -> TokenClaims:
         scopes=frozenset(str(claims["scope"]).split()),
         issued_at=datetime.fromtimestamp(int(claims["iat"]), tz=UTC),
         token_id=str(claims["jti"]),
+        generation=int(claims["gen"]),
     )

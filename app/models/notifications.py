@@ -1,9 +1,9 @@
 """Webhook subscriptions, their deliveries and every attempt, and restricted events.
 
-    Subscription          an institution's endpoint; the signing secret kept encrypted
-     └── Delivery         one event for one subscription: pending → delivered | dead
-          └── DeliveryAttempt   one row per POST, kept for the owner and the admins
-    EventRestriction      narrows an event to some institutions (dead-letter notices)
+Subscription          an institution's endpoint; the signing secret kept encrypted
+ └── Delivery         one event for one subscription: pending → delivered | dead
+      └── DeliveryAttempt   one row per POST, kept for the owner and the admins
+EventRestriction      narrows an event to some institutions (dead-letter notices)
 """
 
 import uuid

@@ -121,6 +121,7 @@ def issue_token(
         client_id=client.id,
         institution_id=client.institution_id,
         scopes=granted,
+        generation=client.generation,
         now=utcnow(),
     )
     return TokenResponse(

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.codes import (
     CaseStatus,
@@ -49,11 +49,13 @@ class Child(RequestModel):
         default=None, max_length=500, description="A description, when there is one."
     )
 
-    @model_validator(mode="after")
-    def _born_in_the_past(self) -> "Child":
-        if self.birth_date > date.today():
+    # A field validator, so the 422 points at /child/birth_date rather than /child.
+    @field_validator("birth_date")
+    @classmethod
+    def _born_in_the_past(cls, birth_date: date) -> date:
+        if birth_date > date.today():
             raise ValueError("birth_date is in the future")
-        return self
+        return birth_date
 
 
 class ChildPublic(Child):
@@ -113,7 +115,8 @@ class CaseCreate(CaseFields):
     child: Child
     lead_institution: str | None = Field(
         default=None,
-        description="Institution id that leads the case; the registering one if omitted.",
+        description="Institution id that leads the case; the registering one if "
+        "omitted.",
     )
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from app.schemas.base import RequestModel, ResponseModel
 
@@ -18,7 +18,9 @@ class ClientCreate(RequestModel):
 class ClientPublic(ResponseModel):
     id: str = Field(examples=["dgme-3f9a1c2b4d5e"])
     name: str
-    institution: str = Field(validation_alias="institution_id")
+    institution: str = Field(
+        validation_alias=AliasChoices("institution_id", "institution")
+    )
     scopes: list[str]
     created_at: datetime
     rotated_at: datetime | None

@@ -42,7 +42,6 @@ _EXAMPLES: dict[int, tuple[str, str, str]] = {
     415: ("unsupported-media-type", "Unsupported media type", "Send application/json"),
     422: ("invalid-input", "The request has invalid fields", "Check: /child/sex"),
     428: ("precondition-required", "If-Match is required", "Send If-Match"),
-    428: ("precondition-required", "Send the version you read", "If-Match needed"),
     429: ("too-many-requests", "Too many requests", "Try again in 12 seconds"),
     500: ("internal-error", "Internal error", "The hub failed; it has been logged"),
     502: ("upstream-error", "A partner system failed", "RNPN answered badly"),

@@ -2,8 +2,6 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-
 from sqlmodel import Session, col, select
 
 from app.auth.passwords import DUMMY_HASH, hash_secret, new_secret, verify_secret
@@ -75,7 +73,7 @@ def rotate_secret(db: Session, client_id: str, *, time_cost: int) -> IssuedCrede
     now = utcnow()
     client.secret_hash = hash_secret(secret, time_cost=time_cost)
     client.rotated_at = now
-    client.tokens_not_before = now
+    client.generation += 1
     db.add(client)
     db.flush()
     return IssuedCredentials(client, secret)
@@ -84,7 +82,7 @@ def rotate_secret(db: Session, client_id: str, *, time_cost: int) -> IssuedCrede
 def revoke(db: Session, client_id: str) -> Client:
     client = get_client(db, client_id)
     if client.revoked_at is None:
-        client.revoked_at = client.tokens_not_before = utcnow()
+        client.revoked_at = utcnow()
         db.add(client)
         db.flush()
     return client
@@ -101,16 +99,12 @@ def authenticate(db: Session, client_id: str, secret: str) -> Client | None:
     return client
 
 
-def _issued_before(claims: TokenClaims, instant: datetime | None) -> bool:
-    return instant is not None and claims.issued_at < instant.replace(microsecond=0)
-
-
 def active_client(db: Session, claims: TokenClaims) -> tuple[Client, Institution]:
     """The client a token was issued to, if it may still use it."""
     client = db.get(Client, claims.client_id)
     if client is None or client.revoked_at is not None:
         raise Unauthorized("The client of this access token is revoked or unknown")
-    if _issued_before(claims, client.tokens_not_before):
+    if claims.generation != client.generation:
         raise Unauthorized("This access token predates a credential rotation")
     if client.institution_id != claims.institution_id:
         raise Unauthorized("The access token does not match its client")

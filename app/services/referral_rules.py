@@ -132,7 +132,7 @@ def check_consent(
     ask the authority for an override, then retry the same request.
     """
     if override is not None:
-        if sender_role is not Role.CHILD_PROTECTION:
+        if sender_role != Role.CHILD_PROTECTION:
             raise Forbidden(
                 "Only the child-protection authority may refer without consent"
             )

@@ -87,9 +87,9 @@ def create_referral(db: Session, body: ReferralCreate, *, actor: Actor) -> Refer
     check_consent(
         consent,
         service=body.service,
-        recipient_role=recipient.role,
+        recipient_role=Role(recipient.role),
         override=body.consent_override,
-        sender_role=actor.role,
+        sender_role=Role(actor.role),
     )
 
     referral = _new_referral(body, actor=actor, recipient_id=recipient.id)
@@ -132,7 +132,7 @@ def _recipient(
     if recipient.id == sender_id:
         raise _bad_recipient("an institution cannot refer a case to itself")
     # The regional conference receives aggregate statistics only, never a child's case.
-    if recipient.role is Role.REGIONAL:
+    if recipient.role == Role.REGIONAL:
         raise _bad_recipient("this institution receives aggregate statistics only")
     return recipient
 

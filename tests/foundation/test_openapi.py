@@ -65,7 +65,10 @@ def test_every_operation_is_documented(document: dict[str, Any]) -> None:
                 ("summary", op.get("summary")),
                 ("description", op.get("description")),
                 ("security", path in PUBLIC or op.get("security")),
-                ("error responses", any(c.startswith(("4", "5")) for c in op["responses"])),
+                (
+                    "error responses",
+                    any(c.startswith(("4", "5")) for c in op["responses"]),
+                ),
                 ("example", _documents_an_example(document, op)),
             ]
             if not ok

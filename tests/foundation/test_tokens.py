@@ -43,6 +43,7 @@ def claims(creds: Credentials) -> dict[str, Any]:
         "iat": now,
         "exp": now + 300,
         "jti": "a1b2c3",
+        "gen": 1,
     }
 
 
