@@ -25,4 +25,5 @@ class Page(ResponseModel, Generic[T]):
     next_cursor: str | None = Field(
         default=None,
         description="Pass as `cursor` to get the next page; null at the end.",
+        examples=["WyIyMDI2LTEyLTAzVDE4OjE3OjMzLjM5NDk1NSswMDowMCIsIjU3ODIiXQ"],
     )

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.codes import (
     CaseStatus,
@@ -112,6 +112,27 @@ class CaseFields(RequestModel):
 
 
 class CaseCreate(CaseFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "child": {
+                        "identifiers": [{"type": "nui", "value": "05123456-7"}],
+                        "given_names": "José Manuel",
+                        "family_names": "Hernández López",
+                        "sex": 1,
+                        "birth_date": "2012-04-09",
+                        "mother_tongue": "spa",
+                    },
+                    "vulnerabilities": ["unaccompanied"],
+                    "protection_status": "unaccompanied",
+                    "location": {"country": "MX", "subdivision": "MX-CHP"},
+                    "origin": {"department": "SV-SM"},
+                }
+            ]
+        }
+    )
+
     child: Child
     lead_institution: str | None = Field(
         default=None,
@@ -122,6 +143,10 @@ class CaseCreate(CaseFields):
 
 class CaseUpdate(RequestModel):
     """A partial update: only the fields present change (JSON merge-patch semantics)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"risk_level": "high", "status": "closed"}]}
+    )
 
     child: Child | None = None
     vulnerabilities: list[VulnerabilityCategory] | None = None
@@ -140,8 +165,8 @@ class CasePublic(ResponseModel):
     id: UUID
     status: CaseStatus
     child: ChildPublic
-    lead_institution: str
-    registered_by: str
+    lead_institution: str = Field(examples=["conapina"])
+    registered_by: str = Field(examples=["consulado-tapachula"])
     vulnerabilities: list[VulnerabilityCategory]
     protection_status: ProtectionStatus | None
     risk_level: RiskLevel | None
@@ -152,7 +177,7 @@ class CasePublic(ResponseModel):
     merged_into: UUID | None = None
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: int = Field(examples=[3], description="The ETag, for If-Match.")
 
 
 class ChildMatch(BaseModel):
@@ -171,6 +196,12 @@ class CaseRegistered(CasePublic):
 
 
 class LeadTransfer(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"to_institution": "conapina", "note": "Received at AIES"}]
+        }
+    )
+
     to_institution: str
     note: str | None = Field(default=None, max_length=500)
 
@@ -178,8 +209,8 @@ class LeadTransfer(RequestModel):
 class TimelineEntry(ResponseModel):
     id: UUID
     case_id: UUID
-    institution: str
-    action: str
+    institution: str = Field(examples=["consulado-tapachula"])
+    action: str = Field(examples=["case.lead_transferred"])
     note: str | None
     referral_id: UUID | None = None
     at: datetime

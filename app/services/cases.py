@@ -88,7 +88,7 @@ def register(db: Session, data: wire.CaseCreate, *, actor: Actor) -> Registratio
         updated_at=now,
         lead_institution_id=lead,
         registered_by_id=actor.institution_id,
-        **_case_columns(data.model_dump(mode="json", include=CASE_FIELDS)),
+        **_case_columns(data.model_dump(mode="json", include=set(CASE_FIELDS))),
     )
     db.add(case)
     db.flush()

@@ -137,7 +137,7 @@ def _claim(
     if record.request_hash != request.fingerprint:
         raise InvalidInput(
             "This Idempotency-Key was used for a different request; use a new key",
-            errors=[{"parameter": "header:idempotency-key", "detail": "reused"}],
+            errors=[{"parameter": "header:Idempotency-Key", "detail": "reused"}],
         )
     headers = dict(record.response_headers)
     return StoredResponse(record.response_status, record.response_body, headers, True)
@@ -153,6 +153,7 @@ def _insert_marker(
     db: Session, request: IdempotentRequest, claimed_at: datetime
 ) -> IdempotencyRecord | None:
     """Commit the in-progress marker; if another request won the race, its record."""
+    assert request.key is not None
     db.add(
         IdempotencyRecord(
             client_id=request.client_id,
