@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import PROBLEM_BASE, ProblemError
@@ -115,6 +116,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _write_conflict(request: Request, exc: Exception) -> JSONResponse:
+    """A unique constraint hit by two writers at once: the loser may simply retry."""
+    log.warning("concurrent write refused", error_type=type(exc).__name__)
+    return problem_response(
+        request,
+        status=409,
+        type_=PROBLEM_BASE + "concurrent-write",
+        title="Conflict with a concurrent change",
+        detail="Another request changed the same records at the same time; retry.",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The frames only: an exception's message may quote a child's data.
     log.error(
@@ -135,4 +149,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _write_conflict)
     app.add_exception_handler(Exception, _unexpected)

@@ -129,3 +129,18 @@ def test_an_unexpected_failure_is_a_500_problem_without_internals(
 @pytest.mark.parametrize("path", ["/livez", "/v1/nothing"])
 def test_every_response_carries_a_request_id(api: TestClient, path: str) -> None:
     assert api.get(path).headers["x-request-id"]
+
+
+def test_a_write_that_loses_a_race_on_a_unique_constraint_is_a_409(
+    app: FastAPI, api: TestClient
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    @app.post("/race")
+    def race() -> None:
+        raise IntegrityError("INSERT ...", {}, Exception("duplicate key"))
+
+    response = api.post("/race")
+    body = _is_problem(response, 409)
+    assert response.headers["retry-after"] == "1"
+    assert "duplicate key" not in str(body)
