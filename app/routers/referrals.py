@@ -4,11 +4,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from sqlmodel import Session
 
 from app.auth.scopes import Scope
 from app.codes import Priority, ReferralStatus, Service
-from app.deps import DbDep, Principal, require
-from app.errors import PreconditionFailed
+from app.deps import DbDep, IdempotentDep, Principal, require
 from app.models import Referral
 from app.schemas.base import Page
 from app.schemas.problems import AUTH_ERRORS, problem_responses
@@ -19,6 +19,7 @@ from app.schemas.referrals import (
     ReferralTransition,
 )
 from app.services import referrals as referral_service
+from app.services.idempotency import Created
 from app.services.referrals import Box, Filters, PageOf
 
 router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
@@ -32,6 +33,17 @@ CursorQuery = Annotated[
     str | None, Query(description="`next_cursor` of the previous page")
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size")]
+_ETAG = {
+    "ETag": {"description": "The referral's version", "schema": {"type": "string"}}
+}
+_CREATED_HEADERS = {
+    **_ETAG,
+    "Location": {"description": "The new referral", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {
+        "description": "`true` when this answers a retry with the same key",
+        "schema": {"type": "string"},
+    },
+}
 IfMatchHeader = Annotated[
     str | None,
     Header(
@@ -63,8 +75,12 @@ def to_public(referral: Referral) -> ReferralPublic:
     )
 
 
+def _etag(referral: Referral) -> str:
+    return f'"{referral.version}"'
+
+
 def _with_etag(referral: Referral, response: Response) -> ReferralPublic:
-    response.headers["ETag"] = f'"{referral.version}"'
+    response.headers["ETag"] = _etag(referral)
     return to_public(referral)
 
 
@@ -73,36 +89,51 @@ def _page(page: PageOf) -> Page[ReferralPublic]:
     return Page[ReferralPublic](items=items, next_cursor=page.next_cursor)
 
 
-def _expected_version(if_match: str | None) -> int | None:
-    """The version an `If-Match` header names; None when absent or `*`."""
+def _versions(if_match: str | None) -> list[int] | None:
+    """The versions an `If-Match` header names; None (no check) when absent or `*`.
+
+    A tag that is not one of ours, such as a weak one, names no version, so it cannot
+    match and the change answers 412.
+    """
     if if_match is None or if_match.strip() == "*":
         return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        # A tag we never issued cannot match the current one.
-        raise PreconditionFailed(f"If-Match {if_match} is not an ETag of a referral")
-    return int(tag)
+    tags = (tag.strip() for tag in if_match.split(","))
+    return [int(tag[1:-1]) for tag in tags if _is_version_tag(tag)]
+
+
+def _is_version_tag(tag: str) -> bool:
+    return len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()
+
+
+def _created(db: Session, caller: Principal, body: ReferralCreate) -> Created:
+    referral = referral_service.create_referral(db, body, actor=caller)
+    headers = {
+        "Location": f"{router.prefix}/{referral.id}",
+        "ETag": _etag(referral),
+    }
+    return Created(201, to_public(referral), headers)
 
 
 @router.post(
     "",
     status_code=201,
+    response_model=ReferralPublic,
     summary="Send a referral",
     description="Asks another institution for a service on a case you can see. Omit "
     "`to_institution` to let the hub route by service to the competent institution. "
     "The case's consent must cover the service and the recipient's role; otherwise "
     "the child-protection authority may send a `consent_override` (409 for missing "
     "consent, 403 for an override from anyone else). The recipient may then see the "
-    "case.",
-    responses=problem_responses(*AUTH_ERRORS, 404, 409, 422),
+    "case. Send an `Idempotency-Key` to retry safely.",
+    responses={
+        201: {"description": "Sent", "headers": _CREATED_HEADERS},
+        **problem_responses(*AUTH_ERRORS, 404, 409, 422),
+    },
 )
 def create_referral(
-    body: ReferralCreate, response: Response, db: DbDep, principal: WriterDep
-) -> ReferralPublic:
-    referral = referral_service.create_referral(db, body, actor=principal)
-    db.commit()
-    response.headers["Location"] = f"{router.prefix}/{referral.id}"
-    return _with_etag(referral, response)
+    body: ReferralCreate, db: DbDep, caller: WriterDep, idempotent: IdempotentDep
+) -> Response:
+    return idempotent(caller, body, lambda: _created(db, caller, body))
 
 
 @router.get(
@@ -114,7 +145,7 @@ def create_referral(
 )
 def inbox(
     db: DbDep,
-    principal: ReaderDep,
+    caller: ReaderDep,
     status: StatusQuery = None,
     service: ServiceQuery = None,
     case_id: CaseQuery = None,
@@ -124,7 +155,7 @@ def inbox(
     page = referral_service.list_box(
         db,
         box=Box.INBOX,
-        institution_id=principal.institution_id,
+        institution_id=caller.institution_id,
         filters=Filters(status=status, service=service, case_id=case_id),
         cursor=cursor,
         limit=limit,
@@ -141,7 +172,7 @@ def inbox(
 )
 def outbox(
     db: DbDep,
-    principal: ReaderDep,
+    caller: ReaderDep,
     status: StatusQuery = None,
     service: ServiceQuery = None,
     case_id: CaseQuery = None,
@@ -151,7 +182,7 @@ def outbox(
     page = referral_service.list_box(
         db,
         box=Box.OUTBOX,
-        institution_id=principal.institution_id,
+        institution_id=caller.institution_id,
         filters=Filters(status=status, service=service, case_id=case_id),
         cursor=cursor,
         limit=limit,
@@ -168,7 +199,7 @@ def outbox(
 )
 def overdue(
     db: DbDep,
-    principal: ReaderDep,
+    caller: ReaderDep,
     status: StatusQuery = None,
     service: ServiceQuery = None,
     case_id: CaseQuery = None,
@@ -177,7 +208,7 @@ def overdue(
 ) -> Page[ReferralPublic]:
     page = referral_service.list_overdue(
         db,
-        institution_id=principal.institution_id,
+        institution_id=caller.institution_id,
         on=referral_service.today(),
         filters=Filters(status=status, service=service, case_id=case_id),
         cursor=cursor,
@@ -191,13 +222,16 @@ def overdue(
     summary="Read a referral",
     description="A referral your institution sent or received; any other id answers "
     "404, as a missing one does. The ETag is its version.",
-    responses=problem_responses(*AUTH_ERRORS, 404),
+    responses={
+        200: {"description": "The referral", "headers": _ETAG},
+        **problem_responses(*AUTH_ERRORS, 404),
+    },
 )
 def get_referral(
-    referral_id: uuid.UUID, response: Response, db: DbDep, principal: ReaderDep
+    referral_id: uuid.UUID, response: Response, db: DbDep, caller: ReaderDep
 ) -> ReferralPublic:
     referral = referral_service.get_referral(
-        db, referral_id, institution_id=principal.institution_id
+        db, referral_id, institution_id=caller.institution_id
     )
     return _with_etag(referral, response)
 
@@ -212,22 +246,25 @@ def get_referral(
     "and the allowed ones; a move that belongs to the other party, 403. Send "
     "`If-Match` with the ETag you read to refuse the change (412) if someone moved "
     "the referral since.",
-    responses=problem_responses(*AUTH_ERRORS, 404, 409, 412, 422),
+    responses={
+        200: {"description": "The referral in its new status", "headers": _ETAG},
+        **problem_responses(*AUTH_ERRORS, 404, 409, 412, 422),
+    },
 )
 def transition_referral(
     referral_id: uuid.UUID,
     body: ReferralTransition,
     response: Response,
     db: DbDep,
-    principal: WriterDep,
+    caller: WriterDep,
     if_match: IfMatchHeader = None,
 ) -> ReferralPublic:
     referral = referral_service.transition(
         db,
         referral_id,
         body,
-        actor=principal,
-        expected_version=_expected_version(if_match),
+        actor=caller,
+        if_match=_versions(if_match),
     )
     db.commit()
     return _with_etag(referral, response)

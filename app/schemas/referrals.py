@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from app.codes import Priority, ReferralStatus, Service
 from app.schemas.base import RequestModel, ResponseModel
@@ -17,6 +17,20 @@ class ConsentOverride(RequestModel):
 
 
 class ReferralCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                    "service": "family_tracing",
+                    "priority": "urgent",
+                    "reason": "Unaccompanied; the mother may live in Usulután",
+                    "due_date": "2026-12-10",
+                }
+            ]
+        }
+    )
+
     case_id: UUID
     to_institution: str | None = Field(
         default=None,
@@ -32,6 +46,16 @@ class ReferralCreate(RequestModel):
 class ReferralTransition(RequestModel):
     """Move a referral to another status; see the state machine in the docs."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "accepted"},
+                {"status": "rejected", "reason": "Outside our competence"},
+                {"status": "completed", "outcome": "Family located and assessed"},
+            ]
+        }
+    )
+
     status: ReferralStatus
     reason: str | None = Field(default=None, max_length=1000)
     business_status: str | None = Field(default=None, max_length=120)
@@ -41,8 +65,8 @@ class ReferralTransition(RequestModel):
 class ReferralPublic(ResponseModel):
     id: UUID
     case_id: UUID
-    from_institution: str
-    to_institution: str
+    from_institution: str = Field(examples=["consulado-tapachula"])
+    to_institution: str = Field(examples=["conapina"])
     service: Service
     priority: Priority
     reason: str
@@ -54,4 +78,4 @@ class ReferralPublic(ResponseModel):
     consent_override: ConsentOverride | None
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: int = Field(examples=[2], description="The ETag, for If-Match.")

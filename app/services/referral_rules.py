@@ -15,7 +15,8 @@ Statuses are HL7 FHIR ``Task.status`` codes::
 
 A referral always passes through `received` before `accepted`, so the sender knows it
 arrived. `on-hold` resumes to `in-progress` or fails; it cannot complete without
-resuming first.
+resuming first. When a referral is rejected or cancelled, the recipient stops seeing
+the case unless it holds another live referral on it (or sees it for another reason).
 """
 
 from collections.abc import Mapping
@@ -53,6 +54,9 @@ FINAL: frozenset[ReferralStatus] = frozenset(
     {S.COMPLETED, S.FAILED, S.REJECTED, S.CANCELLED}
 )
 NEEDS_REASON: frozenset[ReferralStatus] = frozenset({S.REJECTED, S.CANCELLED, S.FAILED})
+# A declined or withdrawn referral is no reason to keep seeing the child's case; a
+# completed or failed one is: the recipient did work there and may follow it up.
+ENDS_ACCESS: frozenset[ReferralStatus] = frozenset({S.REJECTED, S.CANCELLED})
 
 
 def next_statuses(current: ReferralStatus) -> list[ReferralStatus]:

@@ -25,6 +25,7 @@ from app.services import access, events, routing, timeline
 from app.services.institutions import get_institution
 from app.services.pagination import bad_cursor, decode_cursor, encode_cursor
 from app.services.referral_rules import (
+    ENDS_ACCESS,
     FINAL,
     Party,
     check_consent,
@@ -185,13 +186,13 @@ def transition(
     change: ReferralTransition,
     *,
     actor: Actor,
-    expected_version: int | None = None,
+    if_match: list[int] | None = None,
 ) -> Referral:
     """Move the referral to `change.status`, if the state machine and party allow."""
     referral = _locked(db, referral_id, institution_id=actor.institution_id)
-    if expected_version is not None and expected_version != referral.version:
+    if if_match is not None and referral.version not in if_match:
         raise PreconditionFailed(
-            f"The referral is at version {referral.version}, not {expected_version}; "
+            f"The referral changed since you read it (now version {referral.version}); "
             "read it again",
             current_version=referral.version,
         )
@@ -208,6 +209,9 @@ def transition(
     action = _event_type(change.status)
     note = change.reason or change.outcome
     _record(db, referral, actor=actor, action=action, note=note, previous=current)
+    # After the event, so the recipient is still in its audience and hears of it.
+    if change.status in ENDS_ACCESS:
+        _end_recipient_access(db, referral)
     return referral
 
 
@@ -218,6 +222,23 @@ def _locked(db: Session, referral_id: uuid.UUID, *, institution_id: str) -> Refe
     if referral is None or _party(referral, institution_id) is None:
         raise NotFound(f"There is no referral {referral_id}")
     return referral
+
+
+def _end_recipient_access(db: Session, referral: Referral) -> None:
+    """Withdraw the recipient's access unless another live referral still grants it."""
+    others = select(Referral.id).where(
+        Referral.case_id == referral.case_id,
+        Referral.to_institution_id == referral.to_institution_id,
+        Referral.id != referral.id,
+        col(Referral.status).not_in([status.value for status in ENDS_ACCESS]),
+    )
+    if db.exec(others.limit(1)).first() is None:
+        access.withdraw(
+            db,
+            case_id=referral.case_id,
+            institution_id=referral.to_institution_id,
+            reason=access.REFERRAL,
+        )
 
 
 def _apply(referral: Referral, change: ReferralTransition) -> None:

@@ -69,7 +69,11 @@ def make_case(engine: Engine) -> MakeCase:
             db.add(case)
             db.flush()
             for reason in (access.REGISTERED, access.LEAD):
-                db.add(CaseAccess(case_id=case.id, institution_id=institution, reason=reason))
+                db.add(
+                    CaseAccess(
+                        case_id=case.id, institution_id=institution, reason=reason
+                    )
+                )
             db.commit()
             return case.id
 
@@ -119,7 +123,9 @@ def send_referral(api: TestClient, headers: Headers) -> SendReferral:
         body = {"case_id": str(case_id), "service": service, "reason": "Needs it"}
         if to is not None:
             body["to_institution"] = to
-        response = api.post("/v1/referrals", json=body | fields, headers=headers(sender))
+        response = api.post(
+            "/v1/referrals", json=body | fields, headers=headers(sender)
+        )
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
         return result
