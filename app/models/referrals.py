@@ -24,6 +24,8 @@ class Referral(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=2000)
     consent_override: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
     created_by_client_id: str = Field(max_length=64)
+    # When `referral.overdue` was announced; at most once per referral.
+    overdue_notified_at: datetime | None = timestamp_field(optional=True)
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
     version: int = 1

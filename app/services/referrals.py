@@ -12,13 +12,14 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.codes import CaseStatus, ReferralStatus, Role, Service
 from app.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from app.models import Case, Event, Institution, Referral
+from app.models import Case, Institution, Referral
+from app.models.types import utcnow
 from app.schemas.cases import Consent
 from app.schemas.referrals import ReferralCreate, ReferralTransition
 from app.services import access, events, routing, timeline
@@ -398,24 +399,27 @@ def _page(
 def mark_overdue(db: Session, on: date) -> int:
     """Emit `referral.overdue` once per referral past due on `on`; returns how many.
 
-    The outbox itself records which referrals were already announced (an event of
-    this type carrying the referral's id), so running this again, or every hour,
-    announces nothing twice and needs no extra column. Run one worker at a time.
+    Each referral is claimed by a conditional update of `overdue_notified_at`, so two
+    workers running this at once never announce the same referral twice.
     """
-    overdue = list(db.exec(_overdue_query(on)))
-    announced = _already_announced(db, {referral.case_id for referral in overdue})
-    fresh = [r for r in overdue if str(r.id) not in announced]
-
-    for referral in fresh:
+    announced = 0
+    not_announced = col(Referral.overdue_notified_at).is_(None)
+    for referral in db.exec(_overdue_query(on).where(not_announced)).all():
+        if not _claim_overdue_notice(db, referral.id):
+            continue
         payload = {**_payload(referral), "due_date": str(referral.due_date)}
         events.record(db, type=OVERDUE_EVENT, case_id=referral.case_id, payload=payload)
-    return len(fresh)
+        announced += 1
+    return announced
 
 
-def _already_announced(db: Session, case_ids: set[uuid.UUID]) -> set[str]:
-    if not case_ids:
-        return set()
-    query = select(Event.payload).where(
-        Event.type == OVERDUE_EVENT, col(Event.case_id).in_(case_ids)
+def _claim_overdue_notice(db: Session, referral_id: uuid.UUID) -> bool:
+    claimed = db.execute(
+        update(Referral)
+        .where(
+            col(Referral.id) == referral_id,
+            col(Referral.overdue_notified_at).is_(None),
+        )
+        .values(overdue_notified_at=utcnow())
     )
-    return {str(payload.get("referral_id")) for payload in db.exec(query)}
+    return claimed.rowcount == 1  # type: ignore[attr-defined, no-any-return]
