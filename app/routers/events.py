@@ -48,7 +48,9 @@ async def read_feed(
 
 def _read(db: Session, institution_id: str, after: str | None, limit: int) -> FeedPage:
     try:
-        page = feed.read_page(db, institution_id=institution_id, after=after, limit=limit)
+        page = feed.read_page(
+            db, institution_id=institution_id, after=after, limit=limit
+        )
         events = [EventPublic.model_validate(event) for event in page.events]
         return FeedPage(events=events, cursor=page.cursor)
     finally:

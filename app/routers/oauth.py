@@ -32,7 +32,9 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(authorization[6:], validate=True).decode()
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise OAuthError("invalid_client", "Malformed Basic credentials", status=401) from exc
+        raise OAuthError(
+            "invalid_client", "Malformed Basic credentials", status=401
+        ) from exc
     client_id, sep, secret = decoded.partition(":")
     if not sep:
         raise OAuthError("invalid_client", "Malformed Basic credentials", status=401)
@@ -48,7 +50,9 @@ def _credentials(
     if basic:
         return basic
     if not client_id or not client_secret:
-        raise OAuthError("invalid_client", "Client authentication is required", status=401)
+        raise OAuthError(
+            "invalid_client", "Client authentication is required", status=401
+        )
     return client_id, client_secret
 
 
@@ -75,7 +79,10 @@ def _granted_scopes(requested: str | None, held: list[str]) -> list[str]:
         "requestBody": {
             "content": {
                 "application/x-www-form-urlencoded": {
-                    "example": {"grant_type": "client_credentials", "scope": "cases:read"}
+                    "example": {
+                        "grant_type": "client_credentials",
+                        "scope": "cases:read",
+                    }
                 }
             }
         }
@@ -110,7 +117,9 @@ def issue_token(
     if grant_type is None:
         raise OAuthError("invalid_request", "grant_type is required")
     if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "Only client_credentials is supported")
+        raise OAuthError(
+            "unsupported_grant_type", "Only client_credentials is supported"
+        )
     cid, secret = _credentials(authorization, client_id, client_secret)
     check_rate(request, settings.token_rate_limit, f"token:{cid}")
     client = client_service.authenticate(db, cid, secret)

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 from sqlmodel import Session
 
@@ -116,21 +116,20 @@ def get_subscription(
 
 @router.delete(
     "/{subscription_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a subscription",
-    description="Stops deliveries at once; pending ones are cancelled. The delivery "
-    "history stays readable by admins.",
+    description="Stops deliveries at once; pending ones are cancelled. Answers with "
+    "the subscription as it was left; the delivery history stays readable by admins.",
     responses=problem_responses(*AUTH_ERRORS, 404),
 )
 def delete_subscription(
     subscription_id: uuid.UUID, db: DbDep, owner: OwnerDep
-) -> Response:
+) -> SubscriptionPublic:
     subscription = subscriptions.get_owned(
         db, subscription_id, institution_id=owner.institution_id
     )
     subscriptions.delete(db, subscription)
     db.commit()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return SubscriptionPublic.model_validate(subscription)
 
 
 @router.post(

@@ -35,8 +35,8 @@ class SubscriptionCreate(RequestModel):
 
 class SubscriptionPublic(ResponseModel):
     id: uuid.UUID
-    institution_id: str
-    url: str
+    institution_id: str = Field(examples=["dgme"])
+    url: str = Field(examples=["https://sii.dgme.gob.sv/webhooks/puente"])
     event_types: list[str]
     format: str
     active: bool
@@ -72,7 +72,10 @@ class DeliveryPublic(ResponseModel):
     event_id: uuid.UUID = Field(description="Also the `webhook-id` header.")
     case_id: uuid.UUID
     case_seq: int
-    status: str = Field(description="`pending`, `delivered`, `dead` or `cancelled`.")
+    status: str = Field(
+        description="`pending`, `delivered`, `dead` or `cancelled`.",
+        examples=["dead"],
+    )
     attempts: int = Field(description="Attempts since the delivery (re)started.")
     next_attempt_at: datetime
     last_status_code: int | None
@@ -89,12 +92,12 @@ class ReplaySince(RequestModel):
 
 
 class ReplayCount(ResponseModel):
-    replayed: int
+    replayed: int = Field(examples=[12])
 
 
 class EventPublic(ResponseModel):
     id: uuid.UUID
-    type: str
+    type: str = Field(examples=["referral.accepted"])
     case_id: uuid.UUID
     case_seq: int
     occurred_at: datetime
@@ -104,5 +107,6 @@ class EventPublic(ResponseModel):
 class FeedPage(ResponseModel):
     events: list[EventPublic]
     cursor: str = Field(
-        description="Pass as `after` to continue; the same cursor when nothing new."
+        description="Pass as `after` to continue; the same cursor when nothing new.",
+        examples=["1042"],
     )

@@ -78,7 +78,7 @@ def due(
     room = {s: per_subscription - n for s, n in in_flight.items()}
 
     chosen: list[uuid.UUID] = []
-    for delivery_id, subscription_id in db.execute(_ready(now).limit(limit * 4)):
+    for delivery_id, subscription_id in db.execute(_ready(now, per_subscription)):
         if room.setdefault(subscription_id, per_subscription) > 0:
             room[subscription_id] -= 1
             chosen.append(delivery_id)
@@ -87,23 +87,39 @@ def due(
     return chosen
 
 
-def _ready(now: datetime):  # type: ignore[no-untyped-def]
+def _ready(now: datetime, per_subscription: int):  # type: ignore[no-untyped-def]
+    """The oldest due deliveries of each subscription, `per_subscription` at most:
+    ranked within each subscription, so one backlog cannot fill the whole round."""
     earlier = aliased(Delivery)
     waits_for_earlier = exists().where(
-        earlier.subscription_id == Delivery.subscription_id,
-        earlier.case_id == Delivery.case_id,
-        earlier.case_seq < Delivery.case_seq,
-        earlier.status == PENDING,
+        col(earlier.subscription_id) == col(Delivery.subscription_id),
+        col(earlier.case_id) == col(Delivery.case_id),
+        col(earlier.case_seq) < col(Delivery.case_seq),
+        col(earlier.status) == PENDING,
     )
-    return (
-        select(Delivery.id, Delivery.subscription_id)
+    oldest_first = (col(Delivery.next_attempt_at), col(Delivery.event_position))
+    rank = func.row_number().over(
+        partition_by=col(Delivery.subscription_id), order_by=oldest_first
+    )
+    ranked = (
+        select(
+            col(Delivery.id).label("id"),
+            col(Delivery.subscription_id).label("subscription_id"),
+            col(Delivery.next_attempt_at).label("next_attempt_at"),
+            rank.label("rank"),
+        )
         .join(Subscription, col(Subscription.id) == Delivery.subscription_id)
         .where(col(Delivery.status) == PENDING)
         .where(col(Delivery.next_attempt_at) <= now)
         .where(_lease_free(now))
         .where(col(Subscription.active).is_(True))
         .where(~waits_for_earlier)
-        .order_by(col(Delivery.next_attempt_at), col(Delivery.event_position))
+        .subquery()
+    )
+    return (
+        select(ranked.c.id, ranked.c.subscription_id)
+        .where(ranked.c.rank <= per_subscription)
+        .order_by(ranked.c.rank, ranked.c.next_attempt_at)
     )
 
 

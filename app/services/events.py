@@ -44,6 +44,10 @@ def record(
     authorization, so no names or dates of birth travel in events. `only_for` narrows
     the event to those institutions (among those who may see the case).
     """
+    if only_for is not None and not only_for:
+        # No restriction rows would mean "everyone": refuse rather than widen it.
+        raise ValueError("only_for must name at least one institution")
+
     feed.hold_writer_lock(db)
     event = Event(
         type=type,
@@ -62,9 +66,6 @@ def record(
 
 def _restrict(db: Session, event: Event, only_for: frozenset[str] | None) -> None:
     assert event.position is not None
-    if only_for is not None and not only_for:
-        # No rows would mean "everyone": refuse rather than widen the audience.
-        raise ValueError("only_for must name at least one institution")
     for institution_id in sorted(only_for or ()):
         db.add(
             EventRestriction(

@@ -87,9 +87,11 @@ def parse_cursor(cursor: str | None) -> int:
 
 
 def _visible_after(institution_id: str, start: int, horizon: int):  # type: ignore[no-untyped-def]
-    restricted = exists().where(EventRestriction.event_position == Event.position)
+    restricted = exists().where(
+        col(EventRestriction.event_position) == col(Event.position)
+    )
     restricted_to_me = restricted.where(
-        EventRestriction.institution_id == institution_id
+        col(EventRestriction.institution_id) == institution_id
     )
     return (
         select(Event)

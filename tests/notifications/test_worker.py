@@ -1,0 +1,435 @@
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import respx
+from sqlmodel import Session, col, select
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from app.models import Delivery, DeliveryAttempt, Event, EventRestriction, Subscription
+from app.notifications.backoff import MAX_ATTEMPTS
+from app.services import subscriptions
+from app.settings import Settings
+from app.worker import Worker
+from tests.notifications.conftest import (
+    HOOK,
+    OTHER_HOOK,
+    Clock,
+    new_case,
+    record,
+    run,
+    subscribe,
+)
+
+MakeWorker = Callable[..., Worker]
+
+
+def delivery_of(
+    db: Session, event: Event, subscription: Subscription | None = None
+) -> Delivery:
+    db.expire_all()
+    query = select(Delivery).where(Delivery.event_position == event.position)
+    if subscription is not None:
+        query = query.where(Delivery.subscription_id == subscription.id)
+    return db.exec(query).one()
+
+
+def attempts(db: Session, delivery: Delivery) -> list[DeliveryAttempt]:
+    query = (
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == delivery.id)
+        .order_by(col(DeliveryAttempt.number))
+    )
+    return list(db.exec(query))
+
+
+def headers_of(request: httpx.Request) -> dict[str, str]:
+    names = ("webhook-id", "webhook-timestamp", "webhook-signature")
+    return {name: request.headers[name] for name in names}
+
+
+def test_a_delivery_is_signed_so_standard_webhooks_verifies_it(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+) -> None:
+    route = receiver.post(HOOK).respond(204)
+    issued = subscribe(db, settings, "dgme")
+    case_id = new_case(db, "dgme")
+    event = record(db, case_id, "case.updated", fields=["status"])
+
+    assert run(make_worker().run_once()) == 1
+
+    request = route.calls.last.request
+    body = json.loads(request.content)
+    assert body == {
+        "type": "case.updated",
+        "timestamp": event.occurred_at.isoformat(),
+        "data": {
+            "id": str(event.id),
+            "case_id": str(case_id),
+            "case_seq": 1,
+            "payload": {"case_id": str(case_id), "fields": ["status"]},
+        },
+    }
+    verified = Webhook(issued.secret).verify(request.content, headers_of(request))
+    assert verified["data"]["id"] == request.headers["webhook-id"] == str(event.id)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(issued.secret).verify(request.content + b" ", headers_of(request))
+    assert delivery_of(db, event).status == "delivered"
+
+
+def test_during_a_rotation_the_old_and_the_new_secret_both_verify(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+) -> None:
+    route = receiver.post(HOOK).respond(200)
+    old = subscribe(db, settings, "dgme")
+    new = subscriptions.rotate_secret(db, old.subscription, settings=settings)
+    db.commit()
+    record(db, new_case(db, "dgme"))
+
+    run(make_worker().run_once())
+
+    request = route.calls.last.request
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old.secret, new.secret):
+        Webhook(secret).verify(request.content, headers_of(request))
+
+
+def test_after_the_rotation_window_only_the_new_secret_signs(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    route = receiver.post(HOOK).respond(200)
+    old = subscribe(db, settings, "dgme")
+    new = subscriptions.rotate_secret(db, old.subscription, settings=settings)
+    db.commit()
+    record(db, new_case(db, "dgme"))
+
+    later = clock.advance(timedelta(hours=settings.webhook_rotation_hours, minutes=1))
+    run(make_worker().run_once(later))
+
+    request = route.calls.last.request
+    assert " " not in request.headers["webhook-signature"]
+    # The receiver checks timestamps against its own clock: compare signatures only.
+    timestamp = int(request.headers["webhook-timestamp"])
+    webhook_id = request.headers["webhook-id"]
+    assert (
+        Webhook(new.secret).sign(webhook_id, _at(timestamp), request.content.decode())
+        == (request.headers["webhook-signature"])
+    )
+
+
+def _at(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def test_a_receiver_down_is_retried_on_schedule_and_then_delivered_once(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    route = receiver.post(HOOK)
+    route.side_effect = [httpx.ConnectError("refused"), httpx.Response(503)]
+    subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+    worker = make_worker()
+
+    run(worker.run_once())
+    first_retry = delivery_of(db, event).next_attempt_at
+    assert run(worker.run_once(first_retry - timedelta(seconds=1))) == 0
+
+    run(worker.run_once(first_retry))
+    second_retry = delivery_of(db, event).next_attempt_at
+    # 30 s then 2 min, give or take the 20 % jitter.
+    assert timedelta(seconds=24) <= first_retry - clock.now <= timedelta(seconds=36)
+    assert timedelta(seconds=96) <= second_retry - first_retry <= timedelta(seconds=144)
+
+    route.side_effect = None
+    route.return_value = httpx.Response(200)
+    run(worker.run_once(second_retry))
+    run(worker.run_once(second_retry + timedelta(days=4)))
+
+    ids = {call.request.headers["webhook-id"] for call in route.calls}
+    assert route.call_count == 3
+    assert ids == {str(event.id)}
+    delivery = delivery_of(db, event)
+    assert delivery.status == "delivered"
+    outcomes = [(a.outcome, a.status_code) for a in attempts(db, delivery)]
+    assert outcomes == [("retry", None), ("retry", 503), ("delivered", 200)]
+
+
+def test_retry_after_from_the_receiver_is_honoured(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    receiver.post(HOOK).respond(429, headers={"Retry-After": "3600"})
+    subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+
+    run(make_worker().run_once())
+
+    assert delivery_of(db, event).next_attempt_at >= clock.now + timedelta(hours=1)
+
+
+def test_a_worker_killed_between_send_and_ack_resends_with_the_same_id(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    route = receiver.post(HOOK).respond(200)
+    subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+    doomed = make_worker("doomed")
+
+    # The doomed worker claims and sends, then dies before acknowledging.
+    (job,) = doomed.claim_due(clock.now, 10)
+    run(doomed.send(job, clock.now))
+    assert run(make_worker("early").run_once(clock.now + timedelta(seconds=5))) == 0
+
+    after_lease = clock.advance(doomed.lease + timedelta(seconds=1))
+    assert run(make_worker("survivor").run_once(after_lease)) == 1
+
+    ids = [call.request.headers["webhook-id"] for call in route.calls]
+    assert ids == [str(event.id), str(event.id)]
+    delivery = delivery_of(db, event)
+    assert delivery.status == "delivered"
+    assert [a.outcome for a in attempts(db, delivery)] == ["lost", "delivered"]
+
+
+def test_a_late_acknowledgement_does_not_override_the_worker_that_took_over(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    receiver.post(HOOK).respond(500)
+    subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+    slow, fast = make_worker("slow"), make_worker("fast")
+
+    (job,) = slow.claim_due(clock.now, 10)
+    after_lease = clock.advance(slow.lease + timedelta(seconds=1))
+    (taken,) = fast.claim_due(after_lease, 10)
+    result, refused = run(slow.send(job, after_lease))
+
+    assert slow.acknowledge(job, result, now=after_lease, refused=refused) is None
+    assert delivery_of(db, event).locked_by == "fast"
+    assert taken.event_id == job.event_id
+
+
+def test_two_workers_at_once_never_send_the_same_attempt(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    route = receiver.post(HOOK).respond(200)
+    subscribe(db, settings, "dgme")
+    # Ten cases, so per-case order does not serialise them.
+    events = [record(db, new_case(db, "dgme")) for _ in range(10)]
+    workers = [make_worker(f"worker-{n}") for n in range(2)]
+
+    async def both() -> list[int]:
+        return list(await asyncio.gather(*(w.run_once(clock.now) for w in workers)))
+
+    while sum(run(both())):
+        pass
+
+    ids = sorted(call.request.headers["webhook-id"] for call in route.calls)
+    assert ids == sorted(str(e.id) for e in events)
+
+
+def test_a_410_answer_disables_the_subscription(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    route = receiver.post(HOOK).respond(410)
+    issued = subscribe(db, settings, "dgme")
+    case_id = new_case(db, "dgme")
+    first, second = record(db, case_id), record(db, case_id)
+
+    run(make_worker().run_once())
+    run(make_worker().run_once(clock.advance(timedelta(days=1))))
+
+    db.expire_all()
+    subscription = db.get_one(Subscription, issued.subscription.id)
+    assert not subscription.active
+    assert subscription.disabled_reason == "The endpoint answered 410 Gone"
+    assert route.call_count == 1
+    assert delivery_of(db, first).status == "cancelled"
+    assert delivery_of(db, second).status == "cancelled"
+
+
+def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+) -> None:
+    receiver.post(HOOK).respond(307, headers={"Location": "http://10.0.0.7/steal"})
+    elsewhere = receiver.post("http://10.0.0.7/steal").respond(200)
+    subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+
+    run(make_worker().run_once())
+
+    delivery = delivery_of(db, event)
+    assert delivery.status == "pending"
+    assert delivery.last_status_code == 307
+    assert "redirects are not followed" in (delivery.last_error or "")
+    assert not elsewhere.called
+
+
+def test_a_host_that_now_resolves_to_a_private_address_is_refused_at_send(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    stand_in_dns: dict[str, str],
+) -> None:
+    route = receiver.post(HOOK).respond(200)
+    subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+    stand_in_dns["hooks.example.org"] = "169.254.169.254"
+
+    run(make_worker().run_once())
+
+    assert not route.called
+    delivery = delivery_of(db, event)
+    (attempt,) = attempts(db, delivery)
+    assert attempt.outcome == "refused"
+    assert "link-local" in (attempt.error or "")
+    assert delivery.status == "pending"
+
+
+def test_after_the_last_attempt_the_delivery_is_dead_and_its_owner_told(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    failing = receiver.post(HOOK).respond(500)
+    notified = receiver.post(OTHER_HOOK).respond(200)
+    failed = subscribe(db, settings, "dgme")
+    subscribe(db, settings, "dgme", OTHER_HOOK, ["delivery.*"])
+    subscribe(db, settings, "rree", "https://rree.example.org/hook")
+    receiver.post("https://rree.example.org/hook").respond(200)
+    case_id = new_case(db, "dgme", "rree")
+    event = record(db, case_id)
+    worker = make_worker()
+
+    for _ in range(MAX_ATTEMPTS):
+        run(worker.run_once())
+        retry_at = delivery_of(db, event, failed.subscription).next_attempt_at
+        clock.now = max(clock.now, retry_at)
+    run(worker.run_once(clock.advance(timedelta(days=5))))
+
+    assert failing.call_count == MAX_ATTEMPTS
+    assert delivery_of(db, event, failed.subscription).status == "dead"
+    notice = db.exec(select(Event).where(Event.type == "delivery.dead_lettered")).one()
+    assert notice.case_id == case_id
+    assert notice.payload["subscription_id"] == str(failed.subscription.id)
+    assert notice.payload["event_id"] == str(event.id)
+    restriction = db.exec(select(EventRestriction)).one()
+    assert restriction.institution_id == "dgme"
+    # To the owner's other subscription only: not to the dead one, not to RREE.
+    assert notified.call_count == 1
+    assert json.loads(notified.calls.last.request.content)["type"] == (
+        "delivery.dead_lettered"
+    )
+
+
+def test_a_case_goes_out_in_order_while_other_cases_do_not_wait(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    route = receiver.post(HOOK).respond(200)
+    subscribe(db, settings, "dgme")
+    blocked_case, other_case = new_case(db, "dgme"), new_case(db, "dgme")
+    first = record(db, blocked_case)
+    second = record(db, blocked_case)
+    other = record(db, other_case)
+    route.side_effect = lambda request: httpx.Response(
+        500 if request.headers["webhook-id"] == str(first.id) else 200
+    )
+
+    run(make_worker().run_once())
+
+    sent = [call.request.headers["webhook-id"] for call in route.calls]
+    assert sorted(sent) == sorted([str(first.id), str(other.id)])
+    assert delivery_of(db, second).attempts == 0
+
+    route.side_effect = None
+    run(make_worker().run_once(delivery_of(db, first).next_attempt_at))
+    run(make_worker().run_once(clock.advance(timedelta(hours=1))))
+    sent = [call.request.headers["webhook-id"] for call in route.calls]
+    assert sent[2:] == [str(first.id), str(second.id)]
+
+
+def test_a_busy_subscription_gets_no_more_than_its_share_of_a_round(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    receiver.post(HOOK).respond(200)
+    quiet = receiver.post(OTHER_HOOK).respond(200)
+    subscribe(db, settings, "dgme")
+    subscribe(db, settings, "rree", OTHER_HOOK)
+    for _ in range(settings.worker_per_subscription + 3):
+        record(db, new_case(db, "dgme"))
+    record(db, new_case(db, "rree"))
+
+    jobs = make_worker().claim_due(clock.now, 100)
+
+    by_url = [job.url for job in jobs]
+    assert by_url.count(HOOK) == settings.worker_per_subscription
+    assert by_url.count(OTHER_HOOK) == 1
+    assert not quiet.called
+
+
+def test_a_backlog_on_one_subscription_does_not_crowd_out_another(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    receiver.post(HOOK).respond(200)
+    subscribe(db, settings, "dgme")
+    subscribe(db, settings, "rree", OTHER_HOOK)
+    for _ in range(12):
+        record(db, new_case(db, "dgme"))
+    record(db, new_case(db, "rree"))
+
+    jobs = make_worker().claim_due(clock.now, 2)
+
+    assert sorted(job.url for job in jobs) == sorted([HOOK, OTHER_HOOK])
