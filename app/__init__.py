@@ -1,3 +1,3 @@
-"""Puente: the interoperability hub for the shared case of migrant and returned children."""
+"""Puente: the hub where institutions work one case of a migrant or returned child."""
 
 __version__ = "0.1.0"

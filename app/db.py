@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -56,5 +56,5 @@ def openapi_document() -> dict[str, Any]:
     from app.main import create_app
     from app.settings import Settings
 
-    settings = Settings(_env_file=None, database_url="sqlite://")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url="sqlite://")
     return build_openapi(create_app(settings))

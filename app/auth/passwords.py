@@ -28,5 +28,5 @@ def verify_secret(secret_hash: str, secret: str) -> bool:
         return False
 
 
-# Verified against when the client id is unknown, so timing does not reveal which ids exist.
+# Checked when the client id is unknown, so timing does not reveal which ids exist.
 DUMMY_HASH = hash_secret("not-a-real-secret", time_cost=1)

@@ -75,7 +75,7 @@ class CaseVulnerability(SQLModel, table=True):
 
 
 class CaseAccess(SQLModel, table=True):
-    """Why an institution may see a case: it registered it, leads it, or holds a referral.
+    """Why an institution may see a case: it registered, leads, or holds a referral.
 
     The one place the visibility rule lives: reads, listings, the event feed and
     webhook fan-out all ask this table.
@@ -84,7 +84,9 @@ class CaseAccess(SQLModel, table=True):
     __tablename__ = "case_access"
 
     case_id: uuid.UUID = Field(foreign_key="case.id", primary_key=True)
-    institution_id: str = Field(foreign_key="institution.id", primary_key=True, index=True)
+    institution_id: str = Field(
+        foreign_key="institution.id", primary_key=True, index=True
+    )
     reason: str = Field(max_length=16, primary_key=True)
 
 

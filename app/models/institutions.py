@@ -1,4 +1,4 @@
-"""Institutions are data: seeded from `app/seed/institutions.json`, editable by admins."""
+"""Institutions are data, seeded from `app/seed/institutions.json` and editable."""
 
 from datetime import datetime
 
@@ -16,6 +16,8 @@ class Institution(SQLModel, table=True):
     role: Role = Field(sa_type=String(32), index=True)
     country: str = Field(default="SV", max_length=2)
     # ISO 3166-2 subdivisions a consulate covers; empty for national bodies.
-    circumscription: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    circumscription: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     active: bool = True
     created_at: datetime = timestamp_field()

@@ -22,7 +22,9 @@ class Referral(SQLModel, table=True):
     status_reason: str | None = Field(default=None, max_length=1000)
     business_status: str | None = Field(default=None, max_length=120)
     outcome: str | None = Field(default=None, max_length=2000)
-    consent_override: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    consent_override: dict[str, str] | None = Field(
+        default=None, sa_column=Column(JSON)
+    )
     created_by_client_id: str = Field(max_length=64)
     # When `referral.overdue` was announced; at most once per referral.
     overdue_notified_at: datetime | None = timestamp_field(optional=True)

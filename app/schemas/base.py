@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class RequestModel(BaseModel):
-    """A request body: unknown fields are refused, so nobody sets an owner by accident."""
+    """A request body: unknown fields are refused, so nobody sets an owner by them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -16,11 +16,16 @@ REFERRAL = "referral"
 def grant(db: Session, *, case_id: uuid.UUID, institution_id: str, reason: str) -> None:
     """Record one reason for `institution_id` to see the case (idempotent)."""
     if db.get(CaseAccess, (case_id, institution_id, reason)) is None:
-        db.add(CaseAccess(case_id=case_id, institution_id=institution_id, reason=reason))
+        access = CaseAccess(
+            case_id=case_id, institution_id=institution_id, reason=reason
+        )
+        db.add(access)
         db.flush()
 
 
-def withdraw(db: Session, *, case_id: uuid.UUID, institution_id: str, reason: str) -> None:
+def withdraw(
+    db: Session, *, case_id: uuid.UUID, institution_id: str, reason: str
+) -> None:
     db.exec(
         delete(CaseAccess).where(
             col(CaseAccess.case_id) == case_id,

@@ -2,6 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
+
 from sqlmodel import Session, col, select
 
 from app.auth.passwords import DUMMY_HASH, hash_secret, new_secret, verify_secret
@@ -24,8 +25,9 @@ def _check_scopes(scopes: list[str]) -> list[str]:
     known = {s.value for s in Scope}
     unknown = [s for s in scopes if s not in known]
     if unknown:
+        allowed = ", ".join(sorted(known))
         raise InvalidInput(
-            f"Unknown scopes: {', '.join(unknown)}; allowed: {', '.join(sorted(known))}",
+            f"Unknown scopes: {', '.join(unknown)}; allowed: {allowed}",
             errors=[{"pointer": "/scopes", "detail": "unknown scope"}],
         )
     return sorted(set(scopes))

@@ -33,7 +33,8 @@ def _puente(env: dict[str, str], *args: str) -> str:
 def _secret(output: str) -> tuple[str, str]:
     client_id = re.search(r"client_id:\s+(\S+)", output)
     secret = re.search(r"client_secret:\s+(\S+)", output)
-    assert client_id and secret, output
+    assert client_id, output
+    assert secret, output
     return client_id.group(1), secret.group(1)
 
 
