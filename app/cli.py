@@ -1,27 +1,36 @@
-"""The `puente` command: serve the hub, migrate, and manage client credentials."""
+"""The `puente` command: serve the hub, migrate, manage clients, import records."""
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 from sqlmodel import Session
 
 from app.db import engine_for, session_scope
 from app.errors import ProblemError
+from app.schemas.native import BatchResult, LineResult
 from app.services import clients as client_service
+from app.services import native as native_service
 from app.services.seed import load_seed
 from app.settings import get_settings
 
 cli = typer.Typer(help="Puente, the interoperability hub.", no_args_is_help=True)
 db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
 clients_cli = typer.Typer(help="Client credentials.", no_args_is_help=True)
+deliveries_cli = typer.Typer(help="Webhook deliveries.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(clients_cli, name="clients")
+cli.add_typer(deliveries_cli, name="deliveries")
 console = Console()
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +126,9 @@ def list_clients(institution: str | None = None) -> None:
         for client in client_service.list_clients(db, institution_id=institution):
             revoked = client.revoked_at.isoformat() if client.revoked_at else ""
             scopes = " ".join(client.scopes)
-            table.add_row(client.id, client.institution_id, client.name, scopes, revoked)
+            table.add_row(
+                client.id, client.institution_id, client.name, scopes, revoked
+            )
     if console.is_terminal:
         console.print(table)
         return
@@ -143,6 +154,141 @@ def revoke_client(client_id: str) -> None:
         client_service.revoke(db, client_id)
         db.commit()
     console.print(f"Revoked {client_id}")
+
+
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="One round, then exit")] = False,
+) -> None:
+    """Deliver webhooks until interrupted (SIGINT or SIGTERM)."""
+    import anyio
+
+    from app.worker import run_worker
+
+    anyio.run(partial(run_worker, get_settings(), once=once))
+
+
+@deliveries_cli.command("list")
+def list_deliveries(
+    failed: Annotated[bool, typer.Option(help="Only dead-lettered ones")] = False,
+    since: Annotated[datetime | None, typer.Option(help="Events since (UTC)")] = None,
+    limit: int = 50,
+) -> None:
+    """List deliveries, newest first, with their last answer."""
+    from app.services import deliveries
+
+    table = Table("id", "subscription", "status", "attempts", "last answer", "created")
+    with _session() as db:
+        rows, _ = deliveries.list_deliveries(
+            db,
+            status="dead" if failed else None,
+            since=_utc(since) if since else None,
+            limit=limit,
+        )
+        for row in rows:
+            answer = row.last_error or str(row.last_status_code or "")
+            table.add_row(
+                str(row.id),
+                str(row.subscription_id),
+                row.status,
+                str(row.attempts),
+                answer,
+                row.created_at.isoformat(timespec="seconds"),
+            )
+    console.print(table)
+
+
+@deliveries_cli.command("replay")
+def replay_deliveries(
+    delivery_id: Annotated[str | None, typer.Argument(help="One delivery")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="All dead ones since (UTC)")
+    ] = None,
+) -> None:
+    """Replay one delivery, or every dead one since a time."""
+    from app.models.types import utcnow
+    from app.services import deliveries
+
+    if (delivery_id is None) == (since is None):
+        raise typer.BadParameter("give a delivery id or --since, not both")
+    with _session() as db:
+        if delivery_id is not None:
+            delivery = deliveries.get(db, uuid.UUID(delivery_id))
+            deliveries.replay(db, delivery, now=utcnow())
+            count = 1
+        else:
+            count = deliveries.replay_failed(db, since=_utc(since), now=utcnow())
+        db.commit()
+    console.print(f"Replayed {count} deliveries.")
+
+
+def _utc(value: datetime | None) -> datetime:
+    # Typer parses dates without a zone; the command line speaks UTC.
+    if value is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@cli.command("import")
+def import_records(
+    adapter: Annotated[str, typer.Argument(help="The format: dgme, rree or primero")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="One record a line")
+    ],
+    institution: Annotated[
+        str, typer.Option(help="The institution registering the cases, e.g. dgme")
+    ],
+) -> None:
+    """Register each line of an NDJSON FILE as a case, as POST .../cases:batch does.
+
+    Each line commits on its own; the timeline shows the institution, with the client
+    `cli:import`. Exits 1 when any line failed. Running a file twice registers its
+    cases twice (on the same children): there is no Idempotency-Key here.
+    """
+    from app.adapters.registry import get_adapter
+
+    case_adapter = get_adapter(adapter)
+    lines = native_service.lines_of(file.read_bytes())
+    with _session() as db:
+        actor = native_service.import_actor(db, institution)
+        registered = native_service.register_lines(
+            db, case_adapter, lines, actor=actor, key=None, path=f"cli:{adapter}"
+        )
+        results = _with_progress(registered, total=len(lines), name=file.name)
+
+    summary = BatchResult.of(results)
+    _print_import_summary(summary)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+def _with_progress(
+    results: Iterator[LineResult], *, total: int, name: str
+) -> list[LineResult]:
+    done = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"Importing {name}", total=total)
+        for result in results:
+            done.append(result)
+            progress.advance(task)
+    return done
+
+
+def _print_import_summary(summary: BatchResult) -> None:
+    console.print(
+        f"created: {summary.created}  linked: {summary.linked}  "
+        f"errors: {summary.errors}"
+    )
+    for line in summary.lines:
+        if line.problem is None:
+            continue
+        fields = "; ".join(
+            f"{error.pointer or '/'}: {error.detail}"
+            for error in line.problem.errors or []
+        )
+        # Details quote native values, which may hold brackets rich reads as markup.
+        detail = line.problem.detail + (f" ({fields})" if fields else "")
+        console.print(f"[red]line {line.line}:[/] {escape(detail)}", highlight=False)
 
 
 def main() -> None:

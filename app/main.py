@@ -3,9 +3,11 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import Depends, FastAPI
 
 from app import __version__
+from app.adapters.rnpn import RnpnClient
 from app.auth.scopes import SCOPE_DESCRIPTIONS
 from app.auth.tokens import TokenService
 from app.db import engine_for
@@ -15,7 +17,20 @@ from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.openapi import build_openapi
 from app.problems import install_problem_handlers
 from app.ratelimit import make_limiter
-from app.routers import admin_clients, cases, health, institutions, oauth, referrals
+from app.routers import (
+    admin_clients,
+    admin_deliveries,
+    cases,
+    events,
+    health,
+    identity,
+    institutions,
+    native,
+    oauth,
+    referrals,
+    regional,
+    subscriptions,
+)
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -33,6 +48,23 @@ TAGS = [
         "name": "referrals",
         "description": "Requests for a service between institutions.",
     },
+    {
+        "name": "events",
+        "description": "The event feed, for systems that cannot receive webhooks.",
+    },
+    {
+        "name": "subscriptions",
+        "description": "Signed webhooks for your institution, and their deliveries.",
+    },
+    {
+        "name": "native",
+        "description": "Cases and referrals in each institution's own format.",
+    },
+    {"name": "identity", "description": "The RNPN identity registry, through the hub."},
+    {
+        "name": "regional",
+        "description": "Aggregate counts for the regional conference.",
+    },
     {"name": "institutions", "description": "The institutions and their roles."},
     {"name": "admin", "description": "Client credentials; needs the `admin` scope."},
     {"name": "health", "description": "Probes for the orchestrator."},
@@ -44,13 +76,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(level=settings.log_level, json=settings.log_json)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        # One client for the RNPN, shared by every request; each call sets its own
+        # timeout too.
+        agent = {"User-Agent": f"puente/{__version__}"}
+        timeout = settings.rnpn_timeout_seconds
+        async with httpx.AsyncClient(headers=agent, timeout=timeout) as http:
+            started.state.rnpn = RnpnClient(
+                http,
+                base_url=settings.rnpn_base_url,
+                timeout=timeout,
+                retries=settings.rnpn_retries,
+            )
+            yield
 
     app = FastAPI(
         title="Puente",
         version=__version__,
-        summary="Interoperability hub for the protection of migrant and returned children",
+        summary="Interoperability hub for protecting migrant and returned children",
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
@@ -70,6 +113,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases.router, dependencies=json_body)
     app.include_router(referrals.router, dependencies=json_body)
     app.include_router(admin_clients.router, dependencies=json_body)
+    app.include_router(events.router)
+    app.include_router(subscriptions.router, dependencies=json_body)
+    app.include_router(admin_deliveries.router, dependencies=json_body)
+    # The native routes take NDJSON and FHIR JSON too; each declares its own types.
+    app.include_router(native.router)
+    app.include_router(identity.router, dependencies=json_body)
+    app.include_router(regional.router, dependencies=json_body)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -47,10 +47,19 @@ class RequestIdMiddleware:
                 log.info(
                     "request handled",
                     method=scope["method"],
-                    path=scope["path"],
+                    path=_route_template(scope),
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 )
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's template (`/v1/cases/{case_id}`), never the raw path.
+
+    Raw paths can carry personal data, such as a NUI in an identity lookup.
+    """
+    route = scope.get("route")
+    return str(getattr(route, "path", "(unmatched)"))
 
 
 class _TooLarge(Exception):

@@ -61,6 +61,25 @@ class Settings(BaseSettings):
     worker_per_subscription: int = Field(default=4, ge=1)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
 
+    # Institution adapters
+    rnpn_base_url: str = Field(
+        default="https://rnpn.invalid/api/v1",
+        description="The RNPN registry API; the default resolves nowhere on purpose.",
+    )
+    rnpn_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    rnpn_retries: int = Field(
+        default=2, ge=0, le=5, description="Retries of a failed connection only."
+    )
+    batch_max_lines: int = Field(default=1000, ge=1)
+    batch_max_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Per NDJSON batch; `max_body_bytes` still applies on top.",
+    )
+    regional_threshold: int = Field(
+        default=5, ge=2, description="Regional report cells under this are suppressed."
+    )
+
     @property
     def development(self) -> bool:
         return self.environment == "development"
@@ -70,7 +89,7 @@ class Settings(BaseSettings):
         default_key = self.signing_key.get_secret_value() == DEVELOPMENT_SIGNING_KEY
         if self.environment == "production" and default_key:
             raise ValueError(
-                "PUENTE_SIGNING_KEY must be set in production: the default key is public"
+                "PUENTE_SIGNING_KEY must be set in production: the default is public"
             )
         return self
 

@@ -1,6 +1,6 @@
 """The layering the README draws, checked: a layer never reaches up to the ones above.
 
-    routers  ->  services  ->  models, adapters, notifications, schemas
+routers  ->  services  ->  models, adapters, notifications, schemas
 """
 
 import ast

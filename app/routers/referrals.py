@@ -7,13 +7,12 @@ from fastapi import APIRouter, Header, Query, Response
 from sqlmodel import Session
 
 from app.auth.scopes import Scope
-from app.codes import Priority, ReferralStatus, Service
+from app.codes import ReferralStatus, Service
 from app.deps import DbDep, IdempotentDep, Principal, require
 from app.models import Referral
 from app.schemas.base import Page
 from app.schemas.problems import AUTH_ERRORS, problem_responses
 from app.schemas.referrals import (
-    ConsentOverride,
     ReferralCreate,
     ReferralPublic,
     ReferralTransition,
@@ -53,39 +52,17 @@ IfMatchHeader = Annotated[
 ]
 
 
-def to_public(referral: Referral) -> ReferralPublic:
-    override = referral.consent_override
-    return ReferralPublic(
-        id=referral.id,
-        case_id=referral.case_id,
-        from_institution=referral.from_institution_id,
-        to_institution=referral.to_institution_id,
-        service=Service(referral.service),
-        priority=Priority(referral.priority),
-        reason=referral.reason,
-        due_date=referral.due_date,
-        status=ReferralStatus(referral.status),
-        status_reason=referral.status_reason,
-        business_status=referral.business_status,
-        outcome=referral.outcome,
-        consent_override=ConsentOverride(**override) if override else None,
-        created_at=referral.created_at,
-        updated_at=referral.updated_at,
-        version=referral.version,
-    )
-
-
 def _etag(referral: Referral) -> str:
     return f'"{referral.version}"'
 
 
 def _with_etag(referral: Referral, response: Response) -> ReferralPublic:
     response.headers["ETag"] = _etag(referral)
-    return to_public(referral)
+    return referral_service.public_view(referral)
 
 
 def _page(page: PageOf) -> Page[ReferralPublic]:
-    items = [to_public(referral) for referral in page.items]
+    items = [referral_service.public_view(referral) for referral in page.items]
     return Page[ReferralPublic](items=items, next_cursor=page.next_cursor)
 
 
@@ -111,7 +88,7 @@ def _created(db: Session, caller: Principal, body: ReferralCreate) -> Created:
         "Location": f"{router.prefix}/{referral.id}",
         "ETag": _etag(referral),
     }
-    return Created(201, to_public(referral), headers)
+    return Created(201, referral_service.public_view(referral), headers)
 
 
 @router.post(

@@ -16,12 +16,17 @@ from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.codes import CaseStatus, ReferralStatus, Role, Service
+from app.codes import CaseStatus, Priority, ReferralStatus, Role, Service
 from app.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from app.models import Case, Institution, Referral
 from app.models.types import utcnow
 from app.schemas.cases import Consent
-from app.schemas.referrals import ReferralCreate, ReferralTransition
+from app.schemas.referrals import (
+    ConsentOverride,
+    ReferralCreate,
+    ReferralPublic,
+    ReferralTransition,
+)
 from app.services import access, events, routing, timeline
 from app.services.institutions import get_institution
 from app.services.pagination import bad_cursor, decode_cursor, encode_cursor
@@ -423,3 +428,26 @@ def _claim_overdue_notice(db: Session, referral_id: uuid.UUID) -> bool:
         .values(overdue_notified_at=utcnow())
     )
     return claimed.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def public_view(referral: Referral) -> ReferralPublic:
+    """The referral as the common schema v1 shows it."""
+    override = referral.consent_override
+    return ReferralPublic(
+        id=referral.id,
+        case_id=referral.case_id,
+        from_institution=referral.from_institution_id,
+        to_institution=referral.to_institution_id,
+        service=Service(referral.service),
+        priority=Priority(referral.priority),
+        reason=referral.reason,
+        due_date=referral.due_date,
+        status=ReferralStatus(referral.status),
+        status_reason=referral.status_reason,
+        business_status=referral.business_status,
+        outcome=referral.outcome,
+        consent_override=ConsentOverride(**override) if override else None,
+        created_at=referral.created_at,
+        updated_at=referral.updated_at,
+        version=referral.version,
+    )

@@ -399,7 +399,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("timeline_entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_timeline_entry_case_id"))

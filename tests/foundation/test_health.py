@@ -1,4 +1,5 @@
 from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
 
 
 def test_livez_answers_ok(api: TestClient) -> None:
@@ -26,3 +27,12 @@ def test_request_id_is_made_when_missing(api: TestClient) -> None:
 def test_a_request_id_with_unsafe_characters_is_replaced(api: TestClient) -> None:
     response = api.get("/livez", headers={"X-Request-ID": "bad id\twith spaces"})
     assert response.headers["x-request-id"] != "bad id\twith spaces"
+
+
+def test_the_request_log_names_the_route_not_the_raw_path(api: TestClient) -> None:
+    with capture_logs() as logs:
+        api.get("/v1/identity/rnpn/nui/05123456-7")
+
+    handled = [entry for entry in logs if entry["event"] == "request handled"]
+    assert handled[0]["path"] == "/v1/identity/rnpn/{identifier_type}/{value}"
+    assert "05123456-7" not in str(logs)

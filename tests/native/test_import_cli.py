@@ -1,0 +1,64 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from app.models import Case, TimelineEntry
+from tests.conftest import ROOT
+from tests.native.conftest import FIXTURES, dgme_record
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """Every DGME fixture, a broken line, and the first child again."""
+    records = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((FIXTURES / "dgme").glob("*.json"))
+    ]
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    lines.insert(2, '{"numero_registro": "SII-2024-009999", "sexo": ')
+    lines.append(json.dumps(dgme_record(numero_registro="SII-2024-004999")))
+    path = tmp_path / "sii-export.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def puente(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PUENTE_DATABASE_URL": database_url, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_importing_a_file_registers_each_line_and_reports_the_failures(
+    database_url: str, export: Path, db: Session
+) -> None:
+    done = puente(database_url, "import", "dgme", str(export), "--institution", "dgme")
+
+    assert done.returncode == 1, done.stderr
+    assert "created: 4  linked: 1  errors: 1" in done.stdout
+    assert "line 3: Line 3 is not valid JSON" in done.stdout
+    cases = db.exec(select(Case)).all()
+    assert len(cases) == 5
+    assert {case.registered_by_id for case in cases} == {"dgme"}
+    clients = set(db.exec(select(TimelineEntry.client_id)).all())
+    assert clients == {"cli:import"}
+
+
+def test_importing_as_an_unknown_institution_registers_nothing(
+    database_url: str, export: Path, db: Session
+) -> None:
+    done = puente(database_url, "import", "dgme", str(export), "--institution", "sii")
+
+    assert done.returncode == 1
+    assert "no active institution 'sii'" in done.stdout
+    assert db.exec(select(Case)).all() == []
