@@ -8,13 +8,7 @@ from fastapi import APIRouter, Query
 from app.auth.scopes import Scope
 from app.deps import DbDep, Principal, require
 from app.models.types import utcnow
-from app.routers.subscriptions import (
-    CursorQuery,
-    LimitQuery,
-    SinceQuery,
-    StatusQuery,
-    public_deliveries,
-)
+from app.routers.subscriptions import DeliveryListingDep, public_deliveries
 from app.schemas.base import Page
 from app.schemas.notifications import DeliveryPublic, ReplayCount, ReplaySince
 from app.schemas.problems import AUTH_ERRORS, problem_responses
@@ -34,21 +28,10 @@ AdminDep = Annotated[Principal, require(Scope.ADMIN)]
 def list_deliveries(
     db: DbDep,
     _admin: AdminDep,
-    status: StatusQuery = None,
-    since: SinceQuery = None,
+    query: DeliveryListingDep,
     subscription_id: Annotated[uuid.UUID | None, Query()] = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
 ) -> Page[DeliveryPublic]:
-    rows, next_cursor = deliveries.list_deliveries(
-        db,
-        subscription_id=subscription_id,
-        status=status,
-        since=since,
-        cursor=cursor,
-        limit=limit,
-    )
-    return Page(items=public_deliveries(db, rows), next_cursor=next_cursor)
+    return query.page(db, subscription_id)
 
 
 @router.post(

@@ -13,6 +13,7 @@ from app.deps import DbDep, IdempotentDep, Principal, require
 from app.errors import PreconditionRequired
 from app.models import Case
 from app.models import TimelineEntry as TimelineRow
+from app.routers.paging import CursorQuery, LimitQuery
 from app.schemas.base import Page
 from app.schemas.cases import (
     CaseCreate,
@@ -150,10 +151,8 @@ def list_cases(
         AwareDatetime | None,
         Query(description="Only cases changed at or after this time (with offset)"),
     ] = None,
-    cursor: Annotated[
-        str | None, Query(description="`next_cursor` of the previous page")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
 ) -> Page[CasePublic]:
     filters = Filters(case_status, vulnerability, lead_institution, updated_since)
     page = case_service.list_cases(

@@ -1,15 +1,17 @@
 """Referrals endpoints: send one, work it through its statuses, list what is yours."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlmodel import Session
 
 from app.auth.scopes import Scope
 from app.codes import ReferralStatus, Service
 from app.deps import DbDep, IdempotentDep, Principal, require
 from app.models import Referral
+from app.routers.paging import CursorQuery, LimitQuery
 from app.schemas.base import Page
 from app.schemas.problems import AUTH_ERRORS, problem_responses
 from app.schemas.referrals import (
@@ -28,10 +30,6 @@ WriterDep = Annotated[Principal, require(Scope.REFERRALS_WRITE)]
 StatusQuery = Annotated[ReferralStatus | None, Query(description="Only this status")]
 ServiceQuery = Annotated[Service | None, Query(description="Only this service")]
 CaseQuery = Annotated[uuid.UUID | None, Query(description="Only this case")]
-CursorQuery = Annotated[
-    str | None, Query(description="`next_cursor` of the previous page")
-]
-LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size")]
 _ETAG = {
     "ETag": {"description": "The referral's version", "schema": {"type": "string"}}
 }
@@ -113,6 +111,35 @@ def create_referral(
     return idempotent(caller, body, lambda: _created(db, caller, body))
 
 
+@dataclass
+class Listing:
+    """The filters and page of a referral listing, as query parameters."""
+
+    status: StatusQuery = None
+    service: ServiceQuery = None
+    case_id: CaseQuery = None
+    cursor: CursorQuery = None
+    limit: LimitQuery = 50
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(status=self.status, service=self.service, case_id=self.case_id)
+
+
+ListingDep = Annotated[Listing, Depends()]
+
+
+def _box(db: Session, box: Box, caller: Principal, query: Listing) -> PageOf:
+    return referral_service.list_box(
+        db,
+        box=box,
+        institution_id=caller.institution_id,
+        filters=query.filters,
+        cursor=query.cursor,
+        limit=query.limit,
+    )
+
+
 @router.get(
     "/inbox",
     summary="List referrals received",
@@ -120,24 +147,8 @@ def create_referral(
     "a cursor.",
     responses=problem_responses(*AUTH_ERRORS, 422),
 )
-def inbox(
-    db: DbDep,
-    caller: ReaderDep,
-    status: StatusQuery = None,
-    service: ServiceQuery = None,
-    case_id: CaseQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
-) -> Page[ReferralPublic]:
-    page = referral_service.list_box(
-        db,
-        box=Box.INBOX,
-        institution_id=caller.institution_id,
-        filters=Filters(status=status, service=service, case_id=case_id),
-        cursor=cursor,
-        limit=limit,
-    )
-    return _page(page)
+def inbox(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPublic]:
+    return _page(_box(db, Box.INBOX, caller, query))
 
 
 @router.get(
@@ -147,24 +158,8 @@ def inbox(
     "cursor.",
     responses=problem_responses(*AUTH_ERRORS, 422),
 )
-def outbox(
-    db: DbDep,
-    caller: ReaderDep,
-    status: StatusQuery = None,
-    service: ServiceQuery = None,
-    case_id: CaseQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
-) -> Page[ReferralPublic]:
-    page = referral_service.list_box(
-        db,
-        box=Box.OUTBOX,
-        institution_id=caller.institution_id,
-        filters=Filters(status=status, service=service, case_id=case_id),
-        cursor=cursor,
-        limit=limit,
-    )
-    return _page(page)
+def outbox(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPublic]:
+    return _page(_box(db, Box.OUTBOX, caller, query))
 
 
 @router.get(
@@ -174,22 +169,14 @@ def outbox(
     "Salvador) and that are not yet final; the longest overdue first.",
     responses=problem_responses(*AUTH_ERRORS, 422),
 )
-def overdue(
-    db: DbDep,
-    caller: ReaderDep,
-    status: StatusQuery = None,
-    service: ServiceQuery = None,
-    case_id: CaseQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
-) -> Page[ReferralPublic]:
+def overdue(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPublic]:
     page = referral_service.list_overdue(
         db,
         institution_id=caller.institution_id,
         on=referral_service.today(),
-        filters=Filters(status=status, service=service, case_id=case_id),
-        cursor=cursor,
-        limit=limit,
+        filters=query.filters,
+        cursor=query.cursor,
+        limit=query.limit,
     )
     return _page(page)
 

@@ -2,9 +2,10 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime
 from sqlmodel import Session
 
@@ -12,6 +13,7 @@ from app.auth.scopes import Scope
 from app.deps import DbDep, Principal, SettingsDep, require
 from app.models import Delivery
 from app.models.types import utcnow
+from app.routers.paging import CursorQuery, LimitQuery
 from app.schemas.base import Page
 from app.schemas.notifications import (
     AttemptPublic,
@@ -39,8 +41,32 @@ StatusQuery = Annotated[
 SinceQuery = Annotated[
     AwareDatetime | None, Query(description="Only deliveries of events since then")
 ]
-CursorQuery = Annotated[str | None, Query(description="`next_cursor` of a page")]
-LimitQuery = Annotated[int, Query(ge=1, le=200)]
+
+
+@dataclass
+class DeliveryListing:
+    """Filters and page of a delivery listing, as query parameters."""
+
+    status: StatusQuery = None
+    since: SinceQuery = None
+    cursor: CursorQuery = None
+    limit: LimitQuery = 50
+
+    def page(
+        self, db: Session, subscription_id: uuid.UUID | None
+    ) -> Page[DeliveryPublic]:
+        rows, next_cursor = deliveries.list_deliveries(
+            db,
+            subscription_id=subscription_id,
+            status=self.status,
+            since=self.since,
+            cursor=self.cursor,
+            limit=self.limit,
+        )
+        return Page(items=public_deliveries(db, rows), next_cursor=next_cursor)
+
+
+DeliveryListingDep = Annotated[DeliveryListing, Depends()]
 
 
 def _with_secret(issued: IssuedSubscription) -> SubscriptionWithSecret:
@@ -161,21 +187,10 @@ def list_deliveries(
     subscription_id: uuid.UUID,
     db: DbDep,
     reader: ReaderDep,
-    status: StatusQuery = None,
-    since: SinceQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
+    query: DeliveryListingDep,
 ) -> Page[DeliveryPublic]:
     subscriptions.get_owned(db, subscription_id, institution_id=reader.institution_id)
-    rows, next_cursor = deliveries.list_deliveries(
-        db,
-        subscription_id=subscription_id,
-        status=status,
-        since=since,
-        cursor=cursor,
-        limit=limit,
-    )
-    return Page(items=public_deliveries(db, rows), next_cursor=next_cursor)
+    return query.page(db, subscription_id)
 
 
 @router.post(
