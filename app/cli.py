@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from app.db import engine_for, session_scope
 from app.errors import ProblemError
-from app.schemas.native import BatchResult, LineResult
+from app.schemas.native import BatchResult, LineResult, LineStatus
 from app.services import clients as client_service
 from app.services import native as native_service
 from app.services.seed import load_seed
@@ -242,8 +242,9 @@ def import_records(
     """Register each line of an NDJSON FILE as a case, as POST .../cases:batch does.
 
     Each line commits on its own; the timeline shows the institution, with the client
-    `cli:import`. Exits 1 when any line failed. Running a file twice registers its
-    cases twice (on the same children): there is no Idempotency-Key here.
+    `cli:import`. Exits 1 when any line failed. Safe to run again: a line imported in
+    the last 24 hours is replayed, not registered twice, and failed lines are tried
+    again. After 24 hours a re-run registers new cases, linked to the same children.
     """
     from app.adapters.registry import get_adapter
 
@@ -251,14 +252,11 @@ def import_records(
     lines = native_service.lines_of(file.read_bytes())
     with _session() as db:
         actor = native_service.import_actor(db, institution)
-        registered = native_service.register_lines(
-            db, case_adapter, lines, actor=actor, key=None, path=f"cli:{adapter}"
-        )
+        registered = native_service.import_lines(db, case_adapter, lines, actor=actor)
         results = _with_progress(registered, total=len(lines), name=file.name)
 
-    summary = BatchResult.of(results)
-    _print_import_summary(summary)
-    if summary.errors:
+    _print_import_summary(results)
+    if any(result.status is LineStatus.ERROR for result in results):
         raise typer.Exit(1)
 
 
@@ -274,10 +272,13 @@ def _with_progress(
     return done
 
 
-def _print_import_summary(summary: BatchResult) -> None:
+def _print_import_summary(results: list[LineResult]) -> None:
+    # Counts are of this run: a line imported before is counted as replayed only.
+    summary = BatchResult.of([result for result in results if not result.replayed])
+    replayed = len(results) - len(summary.lines)
     console.print(
         f"created: {summary.created}  linked: {summary.linked}  "
-        f"errors: {summary.errors}"
+        f"errors: {summary.errors}  replayed: {replayed}"
     )
     for line in summary.lines:
         if line.problem is None:

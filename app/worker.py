@@ -3,7 +3,8 @@
     Worker.run          the loop: claims while it has room, sends in the background
     Worker.run_once     one round, awaited: claim what is due, send it all, record it
      ├── claim_due      the database half: leases (app.services.deliveries.claim)
-     ├── send           URL policy again, then one signed POST (app.notifications)
+     ├── send           URL policy again, then one signed POST to the address it
+     │                  judged, never to a second DNS answer (app.notifications)
      └── acknowledge    the database half: the attempt row and the delivery's next step
 
 Each attempt is sent as soon as it is claimed and the loop never waits for one, so a
@@ -155,9 +156,9 @@ class Worker:
 
     async def send(self, job: Job, now: datetime) -> tuple[AttemptResult, bool]:
         """The URL policy again (DNS may have changed), then one signed POST."""
-        refusal = await self._refusal(job.url)
-        if refusal is not None:
-            return AttemptResult("retry", None, 0.0, refusal), True
+        target = await self._target(job.url)
+        if isinstance(target, str):
+            return AttemptResult("retry", None, 0.0, target), True
 
         headers = webhook_headers(
             job.secrets,
@@ -172,12 +173,15 @@ class Worker:
             body=job.body,
             timeout=self._settings.webhook_timeout_seconds,
             clock=lambda: now,
+            # The address the policy judged: asking DNS again could answer 127.0.0.1.
+            connect_to=target.address,
         )
         return result, False
 
-    async def _refusal(self, url: str) -> str | None:
+    async def _target(self, url: str) -> urlpolicy.WebhookTarget | str:
+        """Where to send `url`, or why the URL policy refuses it now."""
         check = partial(
-            urlpolicy.check_webhook_url,
+            urlpolicy.resolve_webhook_target,
             url,
             development=self._settings.development,
             allowed_hosts=self._settings.webhook_allowed_hosts,
@@ -186,12 +190,11 @@ class Worker:
         )
         try:
             with anyio.fail_after(self._settings.webhook_timeout_seconds):
-                await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
+                return await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
         except InvalidInput as exc:
             return f"refused by the URL policy: {exc.detail}"[:300]
         except TimeoutError:
             return "refused by the URL policy: the host did not resolve in time"
-        return None
 
     def acknowledge(
         self, job: Job, result: AttemptResult, *, now: datetime, refused: bool

@@ -10,12 +10,16 @@
 Adapters only map: no HTTP framework, no database. A native record that does not
 map raises `InvalidInput` whose pointers name the institution's own fields: whoever
 sent `/fecha_nacimiento` reads `/fecha_nacimiento` back, not `/child/birth_date`.
+
+Events go one way only: `render_event` gives a webhook's `data` in the format a
+subscription chose. Every adapter renders the same thin content (ids, types,
+statuses) in its own words; the default is the common data.
 """
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
@@ -25,7 +29,7 @@ from app.codes import Priority, ReferralStatus, Role, Service
 from app.errors import InvalidInput
 from app.schemas.base import RequestModel
 from app.schemas.cases import CaseCreate, CasePublic, Child, ChildPublic
-from app.schemas.referrals import ReferralCreate, ReferralPublic
+from app.schemas.referrals import ReferralCreate, ReferralPublic, ReferralTransition
 
 NativeT = TypeVar("NativeT", bound=BaseModel)
 
@@ -44,6 +48,19 @@ class AdapterInfo:
     institution_role: Role
     native_schema: dict[str, Any]
     not_carried: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """An event of the outbox as adapters see it: they may not import the models."""
+
+    id: UUID
+    type: str
+    occurred_at: datetime
+    case_id: UUID
+    case_seq: int
+    # Thin on purpose: ids, types and statuses; never names or dates of birth.
+    payload: Mapping[str, Any]
 
 
 class ReferralDraft(RequestModel):
@@ -118,6 +135,20 @@ class _Adapter(ABC, Generic[NativeT]):
             for err in exc.errors()
         ]
         return InvalidInput(f"The {self.name} record does not map to a case", errors)
+
+    def render_event(self, event: EventView) -> dict[str, Any]:
+        """Render an event in this institution's vocabulary, for a webhook's `data`.
+
+        The default is the common data. An override renames and recodes the same
+        thin fields; it never adds case details, which receivers fetch themselves.
+
+        Args:
+            event: the event as recorded in the outbox.
+
+        Returns:
+            The webhook's `data`, JSON-ready.
+        """
+        return common_event_data(event)
 
     def _native_pointer(self, model: str, loc: tuple[int | str, ...]) -> str:
         path = model + "." + "/".join(str(part) for part in loc)
@@ -222,6 +253,31 @@ class ReferralAdapter(_Adapter[NativeT]):
             The native message, JSON-ready.
         """
 
+    @abstractmethod
+    def update_to_common(self, record: Mapping[str, Any]) -> ReferralTransition:
+        """Map a native status update on a referral the hub already has.
+
+        Args:
+            record: the institution's update, as decoded from JSON.
+
+        Returns:
+            The status to move to, with its reason, business status and outcome.
+
+        Raises:
+            InvalidInput: the update does not map; pointers name native paths.
+        """
+
+    @abstractmethod
+    def update_from_common(self, referral: ReferralPublic) -> dict[str, Any]:
+        """Render a referral's status as the answer to a native status update.
+
+        Args:
+            referral: the referral as the hub stores it, after the update.
+
+        Returns:
+            The native status record, JSON-ready, without the child's details.
+        """
+
 
 def native_problem(exc: ValidationError, adapter: str) -> InvalidInput:
     """An `InvalidInput` whose pointers are the native locations pydantic reported."""
@@ -243,3 +299,53 @@ def _message(err: Any) -> str:
     for prefix in _PYDANTIC_PREFIXES:
         message = message.removeprefix(prefix)
     return message
+
+
+# The thin fields of events in Spanish, shared by the government's own systems (the
+# SII of DGME, the consular registry of RREE). Keys not listed travel unchanged.
+EVENT_KEYS_ES: Mapping[str, str] = {
+    "child_id": "id_nna",
+    "lead_institution": "institucion_lider",
+    "status": "estado",
+    "previous_status": "estado_anterior",
+    "changed": "campos_modificados",
+    "version": "version",
+    "from": "institucion_anterior",
+    "to": "institucion_nueva",
+    "referral_id": "id_referencia",
+    "service": "servicio",
+    "from_institution": "institucion_origen",
+    "to_institution": "institucion_destino",
+    "due_date": "fecha_limite",
+    "delivery_id": "id_entrega",
+    "subscription_id": "id_suscripcion",
+    "event_id": "id_evento_original",
+    "event_type": "tipo_evento_original",
+}
+
+
+def common_event_data(event: EventView) -> dict[str, Any]:
+    """The `data` of a webhook in the common format: the event as recorded."""
+    return {
+        "id": str(event.id),
+        "case_id": str(event.case_id),
+        "case_seq": event.case_seq,
+        "payload": dict(event.payload),
+    }
+
+
+def spanish_event(event: EventView, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """One flat record: the event's ids in Spanish, then `payload` renamed."""
+    # The payload repeats case_id; id_caso already says it.
+    fields = {
+        EVENT_KEYS_ES.get(key, key): value
+        for key, value in payload.items()
+        if key != "case_id"
+    }
+    return {
+        **fields,
+        "id_evento": str(event.id),
+        "tipo_evento": event.type,
+        "id_caso": str(event.case_id),
+        "secuencia_caso": event.case_seq,
+    }

@@ -15,6 +15,14 @@ such a name is split wrong but still rendered back unchanged.
 
 The point of entry becomes the case `location` (El Salvador, the department of the post,
 its name as the place); a case located elsewhere renders `punto_ingreso` as null.
+
+Events (`render_event`) are one flat record with Spanish keys, like an SII row:
+`id_evento`, `tipo_evento`, `id_caso`, `secuencia_caso`, then the event's thin fields
+renamed by `EVENT_KEYS_ES` (`app.adapters.base`): `estado`, `estado_anterior`, `id_nna`,
+`institucion_lider`, `campos_modificados`, `id_referencia`, `servicio`,
+`institucion_origen`, `institucion_destino`, `fecha_limite`. Codes stay the hub's
+(case status `open`/`closed`/`merged`, referral status as FHIR Task codes): the SII has
+no codes of its own for them. `fecha_limite` is written dd/mm/yyyy, like every SII date.
 """
 
 from datetime import date, datetime
@@ -30,7 +38,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from app.adapters.base import CaseAdapter
+from app.adapters.base import CaseAdapter, EventView, spanish_event
 from app.codes import (
     POINTS_OF_ENTRY,
     IdentifierType,
@@ -243,6 +251,12 @@ class DgmeAdapter(CaseAdapter[RegistroSii]):
             ],
             **_contact_fields(case.family_contacts),
         }
+
+    def render_event(self, event: EventView) -> dict[str, Any]:
+        payload = dict(event.payload)
+        if isinstance(payload.get("due_date"), str):
+            payload["due_date"] = format_date(date.fromisoformat(payload["due_date"]))
+        return spanish_event(event, payload)
 
 
 def split_full_name(full_name: str) -> tuple[str, str]:

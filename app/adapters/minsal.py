@@ -16,10 +16,35 @@ renders as a Bundle. One shape both ways, a `collection` Bundle of three entries
                                      restriction.period.end -> due date,
                                      owner.identifier -> receiving institution
 
+A status update is a Task sent alone (`PUT .../referrals/{id}/task`): its status,
+statusReason.text, businessStatus.text and output valueString (or first note) map to a
+`ReferralTransition`, and the answer is the Task rendered alone, which names its
+ServiceRequest by the hub's referral identifier and leaves the Patient out.
+
 Validation uses `fhir.resources.R4B`: fhir.resources 8 defaults to R5, and R4B is
 identical to R4 for these three resources. The models check structure but not code
 values, so statuses, genders and services are checked here against our code lists.
 Errors point at FHIR paths in the Bundle sent, e.g. `/entry/2/resource/status`.
+
+Events (`render_event`): a `referral.*` event is its referral's Task, alone and thin
+(no Patient, no reason, no outcome: the receiver reads those from the hub):
+
+    id                      uuid5(referral id, "task"), as the Bundle's Task entry
+    identifier              the hub's referral id (REFERRAL_SYSTEM)
+    basedOn, focus          the ServiceRequest, by that same referral identifier
+    groupIdentifier         the hub's case id (CASE_SYSTEM), like the requisition
+    status                  the referral status, already a FHIR Task status code
+    code                    the service (SERVICE_SYSTEM)
+    requester, owner        the referring and the receiving institution
+    lastModified            when the event occurred
+    meta.versionId          the event id (also the `webhook-id` header)
+    meta.tag                the event type (EVENT_TYPE_SYSTEM), e.g. referral.overdue
+    restriction.period.end  the due date, on `referral.overdue`
+    extension               the status before the change (PREVIOUS_STATUS)
+
+Every other event (`case.*`, `delivery.dead_lettered`) arrives as the common data,
+`{id, case_id, case_seq, payload}`: FHIR has no resource MINSAL would expect for them,
+and an invented one would be harder to read than the shape every receiver parses.
 """
 
 from collections.abc import Mapping
@@ -29,9 +54,17 @@ from uuid import UUID, uuid5
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.task import Task
 from pydantic import BaseModel, ValidationError
 
-from app.adapters.base import InboundReferral, ReferralAdapter, ReferralDraft
+from app.adapters.base import (
+    EventView,
+    InboundReferral,
+    ReferralAdapter,
+    ReferralDraft,
+    common_event_data,
+    native_problem,
+)
 from app.codes import (
     IdentifierType,
     Priority,
@@ -44,7 +77,7 @@ from app.codes import (
 )
 from app.errors import InvalidInput
 from app.schemas.cases import Child, ChildPublic, Identifier
-from app.schemas.referrals import ReferralPublic
+from app.schemas.referrals import ReferralPublic, ReferralTransition
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -54,6 +87,8 @@ SERVICE_SYSTEM = f"{HUB}/CodeSystem/service"
 REFERRAL_SYSTEM = f"{HUB}/NamingSystem/referral"
 CASE_SYSTEM = f"{HUB}/NamingSystem/case"
 INSTITUTION_SYSTEM = f"{HUB}/NamingSystem/institution"
+EVENT_TYPE_SYSTEM = f"{HUB}/CodeSystem/event-type"
+PREVIOUS_STATUS = f"{HUB}/StructureDefinition/previous-status"
 BIRTH_DATE_ESTIMATED = f"{HUB}/StructureDefinition/birth-date-estimated"
 INTERPRETER_REQUIRED = (
     "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
@@ -82,6 +117,11 @@ PATIENT_PATHS = {
     "nationality": "extension",
 }
 REQUEST_PATHS = {"reason": "reasonCode/0/text", "service": "code"}
+TASK_PATHS = {
+    "reason": "statusReason/text",
+    "business_status": "businessStatus/text",
+    "outcome": "output/0/valueString",
+}
 
 
 class MinsalAdapter(ReferralAdapter[Bundle]):
@@ -90,6 +130,12 @@ class MinsalAdapter(ReferralAdapter[Bundle]):
     institution_role = Role.HEALTH
     native_model = Bundle
 
+    def render_event(self, event: EventView) -> dict[str, Any]:
+        # Only referrals have a FHIR shape MINSAL expects; see the module docstring.
+        if not event.type.startswith("referral.") or "referral_id" not in event.payload:
+            return common_event_data(event)
+        return _event_task(event)
+
     def parse(self, record: Mapping[str, Any]) -> Bundle:
         # fhir.resources raises KeyError, not a validation error, on an entry of an
         # unknown resource type; check types first so that is a 422 too.
@@ -97,10 +143,7 @@ class MinsalAdapter(ReferralAdapter[Bundle]):
         try:
             return super().parse(record)
         except InvalidInput as problem:
-            for error in problem.errors:
-                error["pointer"] = error["pointer"].replace(
-                    "resource_type", "resourceType"
-                )
+            _fhir_names(problem)
             raise
 
     def map_to_common(self, native: Bundle) -> InboundReferral:
@@ -126,7 +169,7 @@ class MinsalAdapter(ReferralAdapter[Bundle]):
     ) -> dict[str, Any]:
         patient_url = f"urn:uuid:{child.id}"
         request_url = f"urn:uuid:{referral.id}"
-        task_url = f"urn:uuid:{uuid5(referral.id, 'task')}"
+        task_url = f"urn:uuid:{_task_id(referral)}"
         return {
             "resourceType": "Bundle",
             "type": "collection",
@@ -135,10 +178,48 @@ class MinsalAdapter(ReferralAdapter[Bundle]):
                 {"fullUrl": request_url, "resource": _request(referral, patient_url)},
                 {
                     "fullUrl": task_url,
-                    "resource": _task(referral, patient_url, request_url),
+                    "resource": _task(
+                        referral,
+                        request={"reference": request_url},
+                        patient={"reference": patient_url},
+                    ),
                 },
             ],
         }
+
+    def update_to_common(self, record: Mapping[str, Any]) -> ReferralTransition:
+        try:
+            task = Task.model_validate(record)
+        except ValidationError as exc:
+            raise _fhir_names(native_problem(exc, self.name)) from exc
+
+        try:
+            fields = {
+                "status": _code(STATUSES, task.status or "", "/status"),
+                "reason": _text(task.statusReason),
+                "business_status": _text(task.businessStatus),
+                "outcome": _outcome(task.output) or _first_note(task.note),
+            }
+            return _build(ReferralTransition, fields, "", TASK_PATHS)
+        except InvalidInput as problem:
+            raise InvalidInput(TASK_TITLE, problem.errors) from problem
+
+    def update_from_common(self, referral: ReferralPublic) -> dict[str, Any]:
+        # Alone, the Task cannot point at a Bundle entry, so it names its
+        # ServiceRequest by identifier; the Patient is left out, because a recipient
+        # that has just rejected the referral no longer sees the child.
+        request = {
+            "type": "ServiceRequest",
+            "identifier": {"system": REFERRAL_SYSTEM, "value": str(referral.id)},
+        }
+        return _task(referral, request=request, patient=None)
+
+
+def _fhir_names(problem: InvalidInput) -> InvalidInput:
+    """The same problem, with pydantic's field names turned back into FHIR's."""
+    for error in problem.errors:
+        error["pointer"] = error["pointer"].replace("resource_type", "resourceType")
+    return problem
 
 
 def _check_resource_types(record: Any) -> None:
@@ -266,6 +347,11 @@ def _outcome(outputs: list[Any] | None) -> str | None:
     return values[0] if values else None
 
 
+def _first_note(notes: list[Any] | None) -> str | None:
+    texts = [note.text for note in notes or [] if note.text]
+    return texts[0] if texts else None
+
+
 def _hub_id(identifiers: list[Any] | None, system: str) -> UUID | None:
     for identifier in identifiers or []:
         if identifier is not None and identifier.system == system:
@@ -341,28 +427,38 @@ def _request(referral: ReferralPublic, patient_url: str) -> dict[str, Any]:
     }
 
 
+def _task_id(referral: ReferralPublic) -> UUID:
+    # Derived, not stored: the hub keeps one Task per referral, the referral itself.
+    return uuid5(referral.id, "task")
+
+
 def _task(
-    referral: ReferralPublic, patient_url: str, request_url: str
+    referral: ReferralPublic,
+    *,
+    request: dict[str, Any],
+    patient: dict[str, Any] | None,
 ) -> dict[str, Any]:
     task: dict[str, Any] = {
         "resourceType": "Task",
+        "id": str(_task_id(referral)),
         "status": referral.status.value,
         "intent": "order",
-        "basedOn": [{"reference": request_url}],
-        "focus": {"reference": request_url},
-        "for": {"reference": patient_url},
+        "basedOn": [request],
+        "focus": request,
         "authoredOn": referral.created_at.isoformat(),
         "lastModified": referral.updated_at.isoformat(),
         "requester": _institution(referral.from_institution),
         "owner": _institution(referral.to_institution),
     }
     optional = {
+        "for": patient,
         "statusReason": {"text": referral.status_reason},
         "businessStatus": {"text": referral.business_status},
         "output": [{"type": {"text": "outcome"}, "valueString": referral.outcome}],
         "restriction": {"period": {"end": _iso(referral.due_date)}},
     }
     present = {
+        "for": patient,
         "statusReason": referral.status_reason,
         "businessStatus": referral.business_status,
         "output": referral.outcome,
@@ -370,6 +466,52 @@ def _task(
     }
     task.update({key: optional[key] for key, value in present.items() if value})
     return task
+
+
+def _event_task(event: EventView) -> dict[str, Any]:
+    """A referral event as its referral's Task; the mapping is in the docstring."""
+    payload = event.payload
+    referral_id = str(payload["referral_id"])
+    request = {
+        "type": "ServiceRequest",
+        "identifier": {"system": REFERRAL_SYSTEM, "value": referral_id},
+    }
+    task: dict[str, Any] = {
+        "resourceType": "Task",
+        # The same id as the Task entry of the referral's Bundle (`_task_id`).
+        "id": str(uuid5(UUID(referral_id), "task")),
+        # Each event is a new version of the referral's Task.
+        "meta": {
+            "versionId": str(event.id),
+            "tag": [{"system": EVENT_TYPE_SYSTEM, "code": event.type}],
+        },
+        "identifier": [{"system": REFERRAL_SYSTEM, "value": referral_id}],
+        "basedOn": [request],
+        "focus": request,
+        "groupIdentifier": {"system": CASE_SYSTEM, "value": str(event.case_id)},
+        "status": payload.get("status"),
+        "intent": "order",
+        "lastModified": event.occurred_at.isoformat(),
+    }
+    task.update(_event_task_details(payload))
+    return task
+
+
+def _event_task_details(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The Task elements of the payload's optional fields, for those present."""
+    details: dict[str, Any] = {}
+    if payload.get("service"):
+        details["code"] = _concept(SERVICE_SYSTEM, payload["service"])
+    if payload.get("from_institution"):
+        details["requester"] = _institution(payload["from_institution"])
+    if payload.get("to_institution"):
+        details["owner"] = _institution(payload["to_institution"])
+    if payload.get("due_date"):
+        details["restriction"] = {"period": {"end": payload["due_date"]}}
+    if payload.get("previous_status"):
+        previous = {"url": PREVIOUS_STATUS, "valueCode": payload["previous_status"]}
+        details["extension"] = [previous]
+    return details
 
 
 def _institution(institution_id: str) -> dict[str, Any]:
@@ -427,6 +569,9 @@ def _build(
         raise InvalidInput(
             "The minsal Bundle does not map to a referral", errors
         ) from exc
+
+
+TASK_TITLE = "The minsal Task does not map to a status update"
 
 
 def _invalid(pointer: str, detail: str) -> InvalidInput:

@@ -16,6 +16,16 @@ reaches the hub. Any other id is an error listing the accepted ones.
 
 Age. `date_of_birth` wins when both it and `age` are sent; with `age` alone the birth
 date is estimated as that many years before today and flagged `estimated`.
+
+Events (`render_event`) read like a Primero record change: `event_id`, `event_type`,
+`record_type` ("case"), `record_id` (the hub's case id), `sequence`, then the event's
+thin fields in Primero's words (`EVENT_KEYS`): the lead institution is
+`owned_by_agency_id` (after a transfer, `previous_owned_by_agency_id` too), a
+referral's institutions are `transitioned_by_agency` and `transitioned_to_agency`.
+`status` keeps the hub's code (case `open`/`closed` as in Primero; referral FHIR Task
+codes), and a referral event adds `transition_status`, the status of a Primero
+referral transition (`TRANSITION_STATUSES`); `failed` has none and sends no
+`transition_status`.
 """
 
 from collections.abc import Callable
@@ -31,7 +41,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.adapters.base import CaseAdapter
+from app.adapters.base import CaseAdapter, EventView
 from app.codes import (
     CountryCode,
     IdentifierType,
@@ -84,6 +94,29 @@ SEXES: dict[str, Sex] = {
 # ISO 5218's "not applicable" has no Primero value; "unknown" is the closest honest one.
 SEX_OF = {Sex.MALE: "male", Sex.FEMALE: "female"}
 RISK_LEVELS = {level.value: level for level in RiskLevel}
+
+EVENT_KEYS = {
+    "lead_institution": "owned_by_agency_id",
+    "from": "previous_owned_by_agency_id",
+    "to": "owned_by_agency_id",
+    "from_institution": "transitioned_by_agency",
+    "to_institution": "transitioned_to_agency",
+    # A dead-letter notice names another event; the record's own ids keep their keys.
+    "event_id": "failed_event_id",
+    "event_type": "failed_event_type",
+}
+# A referral's FHIR Task status -> Primero's transition status (in_progress awaits an
+# answer, accepted is being served, done is finished, revoked was withdrawn).
+TRANSITION_STATUSES = {
+    "requested": "in_progress",
+    "received": "in_progress",
+    "accepted": "accepted",
+    "in-progress": "accepted",
+    "on-hold": "accepted",
+    "rejected": "rejected",
+    "completed": "done",
+    "cancelled": "revoked",
+}
 
 
 def _check_concern(concern: str) -> str:
@@ -175,6 +208,25 @@ class PrimeroAdapter(CaseAdapter[PrimeroCase]):
                 CONCERN_OF_CATEGORY[v] for v in case.vulnerabilities
             ],
             "risk_level": case.risk_level.value if case.risk_level else None,
+        }
+
+    def render_event(self, event: EventView) -> dict[str, Any]:
+        # The payload repeats case_id; record_id already says it.
+        fields = {
+            EVENT_KEYS.get(key, key): value
+            for key, value in event.payload.items()
+            if key != "case_id"
+        }
+        status = fields.get("status")
+        if event.type.startswith("referral.") and status in TRANSITION_STATUSES:
+            fields["transition_status"] = TRANSITION_STATUSES[status]
+        return {
+            **fields,
+            "event_id": str(event.id),
+            "event_type": event.type,
+            "record_type": "case",
+            "record_id": str(event.case_id),
+            "sequence": event.case_seq,
         }
 
     def _child(self, native: PrimeroCase) -> Child:

@@ -2,7 +2,13 @@
 
 from typing import Any
 
-from app.adapters.base import AdapterInfo, CaseAdapter, ReferralAdapter
+from app.adapters.base import (
+    AdapterInfo,
+    CaseAdapter,
+    EventView,
+    ReferralAdapter,
+    common_event_data,
+)
 from app.adapters.dgme import DgmeAdapter
 from app.adapters.minsal import MinsalAdapter
 from app.adapters.primero import PrimeroAdapter
@@ -37,6 +43,14 @@ def describe_adapters() -> list[AdapterInfo]:
     """Every adapter with its version and native JSON Schema, case adapters first."""
     adapters = [*ADAPTERS.values(), *REFERRAL_ADAPTERS.values()]
     return [adapter.describe() for adapter in adapters]
+
+
+def render_event(format: str, event: EventView) -> dict[str, Any]:
+    """A webhook's `data` in `format`: an adapter's name, or else the common data."""
+    adapter = ADAPTERS.get(format) or REFERRAL_ADAPTERS.get(format)
+    if adapter is None:
+        return common_event_data(event)
+    return adapter.render_event(event)
 
 
 def _unknown(name: str, adapters: dict[str, Any]) -> str:

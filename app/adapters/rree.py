@@ -9,6 +9,13 @@ The interview (date, language, interpreter, whether the child's opinion was hear
 the documents issued for the return (salvoconducto, passport) have no place in the
 common schema v1 yet; only `entrevista.interprete` is carried (as the child's need of an
 interpreter). The rest is listed in `not_carried` and renders empty.
+
+Events (`render_event`) use the same Spanish keys as DGME's (`EVENT_KEYS_ES` in
+`app.adapters.base`): `id_evento`, `tipo_evento`, `id_caso`, `secuencia_caso`, `estado`,
+`estado_anterior`, `id_nna`, `institucion_lider`, `id_referencia`, `servicio`,
+`institucion_origen`, `institucion_destino`, `fecha_limite`, ... in one flat record.
+Dates stay ISO 8601, as in the consular record, and codes stay the hub's: the registry
+has native codes only for the child's `condicion`, which no event carries.
 """
 
 from datetime import date
@@ -16,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.adapters.base import CaseAdapter
+from app.adapters.base import CaseAdapter, EventView, spanish_event
 from app.codes import (
     CountryCode,
     DepartmentCode,
@@ -209,6 +216,9 @@ class RreeAdapter(CaseAdapter[ExpedienteConsular]):
             "contactos_familiares": [_contacto(c) for c in case.family_contacts],
             "documentos_retorno": [],
         }
+
+    def render_event(self, event: EventView) -> dict[str, Any]:
+        return spanish_event(event, event.payload)
 
 
 def _child(native: ExpedienteConsular) -> Child:

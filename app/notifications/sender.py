@@ -1,10 +1,16 @@
-"""One webhook HTTP attempt, reduced to what the worker records and decides on."""
+"""One webhook HTTP attempt, reduced to what the worker records and decides on.
+
+`send(..., connect_to=address)` connects to an address the URL policy already
+judged instead of letting httpx resolve the host again (DNS rebinding): the request
+goes to the address, while the `Host` header and TLS (SNI and the certificate
+check, through httpcore's ``sni_hostname`` extension) keep the URL's host name.
+"""
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -67,16 +73,18 @@ async def send(
     body: bytes,
     timeout: float,
     clock: Callable[[], datetime] = _utc_now,
+    connect_to: str | None = None,
 ) -> AttemptResult:
     """POST `body` once; network failures become a `retry` result, never an error.
 
     `timeout` bounds the whole attempt, not each read, so a receiver that trickles
-    its answer cannot hold a worker.
+    its answer cannot hold a worker. `connect_to`, an IP address, replaces DNS.
     """
     started = time.perf_counter()
     try:
+        request = _build(client, url, headers, body, timeout, connect_to)
         with anyio.fail_after(timeout):
-            status, retry_after = await _post(client, url, headers, body, timeout)
+            status, retry_after = await _post(client, request)
     except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
         return AttemptResult("retry", None, _elapsed_ms(started), _describe(exc))
 
@@ -84,19 +92,50 @@ async def send(
     return _classify(status, latency_ms, parse_retry_after(retry_after, clock()))
 
 
-async def _post(
+def _build(
     client: httpx.AsyncClient,
     url: str,
     headers: dict[str, str],
     body: bytes,
     timeout: float,
+    connect_to: str | None,
+) -> httpx.Request:
+    target = httpx.URL(url)
+    extensions: dict[str, Any] = {}
+    if connect_to is not None:
+        target, headers, extensions = _pinned(target, headers, connect_to)
+    return client.build_request(
+        "POST",
+        target,
+        headers=headers,
+        content=body,
+        timeout=timeout,
+        extensions=extensions,
+    )
+
+
+def _pinned(
+    url: httpx.URL, headers: dict[str, str], address: str
+) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    # httpx brackets an IPv6 host itself and keeps a non-default port in the URL,
+    # and the original netloc is exactly the Host header it would have sent.
+    pinned = url.copy_with(host=address)
+    # NOTE: httpcore pools connections by scheme, address and port, not by SNI name:
+    # a kept-alive connection, verified for one host, would carry the next request
+    # to another host on the same address. Closing it makes every name verify.
+    headers = {**headers, "host": url.netloc.decode("ascii"), "connection": "close"}
+    if url.scheme != "https":
+        return pinned, headers, {}
+    # httpcore sends this name as SNI and checks the certificate against it.
+    return pinned, headers, {"sni_hostname": url.raw_host.decode("ascii")}
+
+
+async def _post(
+    client: httpx.AsyncClient, request: httpx.Request
 ) -> tuple[int, str | None]:
     # Stream and never read the body: we do not need it, and it may be huge or slow.
     # follow_redirects is per request too, so a client built elsewhere cannot
     # send our signed payload on to a host the URL policy never checked.
-    request = client.build_request(
-        "POST", url, headers=headers, content=body, timeout=timeout
-    )
     response = await client.send(request, stream=True, follow_redirects=False)
     try:
         status = response.status_code

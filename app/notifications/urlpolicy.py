@@ -1,4 +1,4 @@
-"""Which webhook URLs the hub will POST to.
+"""Which webhook URLs the hub will POST to, and at which address.
 
 A subscriber chooses the URL, so without a policy the hub would be a proxy into its
 own network (SSRF). The rule, checked at registration and again before each send
@@ -12,12 +12,18 @@ because DNS answers change:
   in IPv6 (IPv4-mapped ``::ffff:a.b.c.d``, 6to4 ``2002::/16``);
 - development mode allows loopback addresses; an admin allow-list of host names
   skips the address check (a partner reachable only on a private network).
+
+Checking a name and then letting the HTTP client resolve it again would leave a
+window for DNS rebinding: the second answer could be 127.0.0.1. So the worker asks
+`resolve_webhook_target` once and connects to the address it judged
+(`WebhookTarget.address`); only allow-listed hosts are left to the client's DNS.
 """
 
 import ipaddress
 import re
 import socket
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import httpx
 
@@ -33,15 +39,30 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """A URL the policy accepted, and the address to connect to for it.
+
+    `address` is one of the addresses the host was judged by; it is None only for
+    an allow-listed host, which the admin vouches for by name.
+    """
+
+    url: str
+    host: str
+    port: int
+    address: str | None
+
+
 def resolve_host(host: str, port: int) -> list[str]:
     """Every address the system resolver gives for `host` (blocking)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    # AI_ADDRCONFIG: no IPv6 answers on a host without IPv6, since the worker
+    # connects to the first answer only and would otherwise fail there for ever.
+    infos = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_ADDRCONFIG
+    )
     return [str(info[4][0]) for info in infos]
 
 
-# TODO(notifications): httpx resolves the host again when it connects, so a DNS answer
-# that changes between this check and the connection (rebinding) slips through; pin
-# the checked address in the worker's transport to close that window.
 def check_webhook_url(
     url: str,
     *,
@@ -53,23 +74,43 @@ def check_webhook_url(
 
     Resolving blocks; from async code run this in a thread.
     """
+    resolve_webhook_target(
+        url, development=development, allowed_hosts=allowed_hosts, resolve=resolve
+    )
+
+
+def resolve_webhook_target(
+    url: str,
+    *,
+    development: bool,
+    allowed_hosts: frozenset[str],
+    resolve: Resolver = resolve_host,
+) -> WebhookTarget:
+    """Resolve `url`'s host once and return it with the address to connect to;
+    raise `InvalidInput` (pointer ``/url``) as `check_webhook_url` does.
+
+    Resolving blocks; from async code run this in a thread.
+    """
     parsed = _parse(url)
     if parsed.scheme == "http" and not development:
         raise _refused("The webhook URL must use https.")
 
     host = _normalise_host(parsed.raw_host.decode("ascii"))
+    port = parsed.port or _DEFAULT_PORTS[parsed.scheme]
     if host in {_normalise_host(allowed) for allowed in allowed_hosts}:
         # NOTE: an allowed host skips the address check, never the TLS requirement.
         if parsed.scheme != "https":
             raise _refused("The webhook URL must use https.")
-        return
+        return WebhookTarget(url, host, port, address=None)
 
-    addresses = _resolve(host, parsed.port or _DEFAULT_PORTS[parsed.scheme], resolve)
+    addresses = _resolve(host, port, resolve)
     for address in addresses:
         _check_address(address, development=development)
 
     if parsed.scheme == "http" and not all(a.is_loopback for a in addresses):
         raise _refused("http is allowed only for loopback hosts in development mode.")
+    # The resolver's order already ranks the addresses (RFC 6724): take its first.
+    return WebhookTarget(url, host, port, address=str(addresses[0]))
 
 
 def _parse(url: str) -> httpx.URL:

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Union
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.task import Task
 from sqlmodel import Session
 
 from app.adapters.base import CaseAdapter, InboundReferral
@@ -36,6 +37,7 @@ from app.deps import (
     DbDep,
     IdempotencyKeyHeader,
     IdempotentDep,
+    IfMatchVersionsDep,
     Principal,
     SettingsDep,
     get_principal,
@@ -46,6 +48,7 @@ from app.schemas.cases import CaseCreate, CaseRegistered, ChildMatch
 from app.schemas.native import (
     DGME_RECORD_EXAMPLE,
     FHIR_BUNDLE_EXAMPLE,
+    FHIR_TASK_EXAMPLE,
     AdapterDescription,
     BatchResult,
 )
@@ -77,6 +80,7 @@ _NATIVE_CASE_REFS = [
 # fhir.resources documents a Bundle it serializes as any object, so its validation
 # schema (self-contained: no $defs) is written inline instead.
 _BUNDLE_SCHEMA = Bundle.model_json_schema()
+_TASK_SCHEMA = Task.model_json_schema()
 _CASE_HEADERS = {
     "Location": {"description": "The case, in the common API", "schema": {}},
     "ETag": {"description": "The case's version, for If-Match", "schema": {}},
@@ -339,3 +343,56 @@ def read_minsal_referral(
         referral_service.public_view(referral), child
     )
     return FhirResponse(bundle)
+
+
+@router.put(
+    "/native/minsal/referrals/{referral_id}/task",
+    response_class=FhirResponse,
+    summary="Move a referral on with a FHIR Task",
+    description="MINSAL's twin of `POST /v1/referrals/{id}/transitions`: send the "
+    "referral's Task (HL7 FHIR R4) with its new `status` (same codes: received, "
+    "accepted, rejected, in-progress, on-hold, completed, failed, cancelled), and "
+    "`statusReason.text` (required for rejected, cancelled and failed), "
+    "`businessStatus.text` and the outcome as an `output` `valueString` (or, failing "
+    "that, the first `note`). Other elements are not changed this way. The same rules "
+    "apply: a move the status does not allow is 409 naming the current status, a "
+    "move that belongs to the other party 403, a missing reason 422 pointing at "
+    "`/statusReason`, a stale `If-Match` 412; the timeline and events record it. "
+    "Repeating a move already made is 409, as the status no longer allows it. The "
+    "answer is the Task alone, naming its ServiceRequest by the referral's "
+    "identifier; the ETag is the referral's version.",
+    dependencies=[_accepts(FHIR_JSON, JSON)],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                media: {"schema": _TASK_SCHEMA, "example": FHIR_TASK_EXAMPLE}
+                for media in (FHIR_JSON, JSON)
+            },
+        }
+    },
+    responses={
+        200: {
+            "description": "The Task in its new status",
+            "headers": {"ETag": _CASE_HEADERS["ETag"]},
+            "content": {FHIR_JSON: {"schema": _TASK_SCHEMA}},
+        },
+        **problem_responses(*AUTH_ERRORS, 403, 404, 409, 412, 413, 415, 422),
+    },
+)
+def update_minsal_task(
+    referral_id: uuid.UUID,
+    db: DbDep,
+    caller: ReferralWriterDep,
+    task: NativeRecordDep,
+    if_match: IfMatchVersionsDep,
+) -> FhirResponse:
+    adapter = get_referral_adapter(MINSAL)
+    change = adapter.update_to_common(task)
+    referral = native_service.move_by_task(
+        db, referral_id, change, actor=caller, if_match=if_match
+    )
+    db.commit()
+
+    rendered = adapter.update_from_common(referral_service.public_view(referral))
+    return FhirResponse(rendered, headers={"ETag": f'"{referral.version}"'})

@@ -159,3 +159,16 @@ FHIR_BUNDLE_EXAMPLE: dict[str, Any] = {
         },
     ],
 }
+
+FHIR_TASK_EXAMPLE: dict[str, Any] = {
+    "resourceType": "Task",
+    "status": "completed",
+    "intent": "order",
+    "businessStatus": {"text": "Alta de consulta"},
+    "output": [
+        {
+            "type": {"text": "outcome"},
+            "valueString": "Evaluación psicológica realizada; seguimiento en su UCSF",
+        }
+    ],
+}

@@ -34,6 +34,8 @@ from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.adapters.base import EventView
+from app.adapters.registry import render_event
 from app.errors import Conflict, NotFound
 from app.models import Delivery, DeliveryAttempt, Event, Subscription
 from app.models.notifications import (
@@ -213,23 +215,25 @@ def _job(
         attempt=delivery.attempts,
         url=subscription.url,
         secrets=subscriptions.live_secrets(subscription, box=box, now=now),
-        body=envelope(event),
+        body=envelope(event, format=subscription.format),
     )
 
 
-# TODO(notifications): adapters map cases and referrals, not events; a subscription
-# in an adapter's format gets this common envelope until adapters map events too.
-def envelope(event: Event) -> bytes:
-    """The Standard Webhooks body: type, timestamp and the thin event as `data`."""
+def envelope(event: Event, *, format: str = subscriptions.COMMON_FORMAT) -> bytes:
+    """The Standard Webhooks body: type, timestamp and the thin event as `data`, in
+    the subscription's format (an unknown one falls back to common)."""
+    view = EventView(
+        id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        case_id=event.case_id,
+        case_seq=event.case_seq,
+        payload=event.payload,
+    )
     body = {
         "type": event.type,
         "timestamp": event.occurred_at.isoformat(),
-        "data": {
-            "id": str(event.id),
-            "case_id": str(event.case_id),
-            "case_seq": event.case_seq,
-            "payload": event.payload,
-        },
+        "data": render_event(format, view),
     }
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 

@@ -3,13 +3,15 @@
 Mapping belongs to `app.adapters`; registering a case to `app.services.cases`; sending
 a referral to `app.services.referrals`. This module strings them together for what
 the common endpoints do not have: NDJSON batches (also used by `puente import`), a
-MINSAL Bundle naming its case, and a referral read back with its child.
+MINSAL Bundle naming its case, a MINSAL Task moving a referral on, and a referral
+read back with its child.
 
 NOTE: a batch is the one place a service commits. Each line is its own unit of work,
 run through `run_idempotent` (which commits, as its docstring says), so one bad line
 never takes the good ones down with it, and a batch retried with the same
 Idempotency-Key replays the lines that were registered and retries the ones that
-failed.
+failed. `puente import` has no header to send, so each line's key is derived from
+its own bytes: see `import_lines`.
 """
 
 import hashlib
@@ -28,6 +30,7 @@ from app.errors import InvalidInput, NotFound, PayloadTooLarge, ProblemError
 from app.models import Case, Referral
 from app.schemas.cases import CaseCreate, ChildMatch, ChildPublic
 from app.schemas.native import LineProblem, LineResult, LineStatus
+from app.schemas.referrals import ReferralTransition
 from app.services import cases as case_service
 from app.services import children
 from app.services import referrals as referral_service
@@ -100,7 +103,28 @@ def register_lines(
 ) -> Iterator[LineResult]:
     """Register each line as its own committed case; yields as each one is done."""
     for number, raw in lines:
-        yield _register_line(db, adapter, number, raw, actor=actor, key=key, path=path)
+        line_key = _line_key(key, number)
+        yield _register_line(
+            db, adapter, number, raw, actor=actor, key=line_key, path=path
+        )
+
+
+def import_lines(
+    db: Session, adapter: CaseAdapter[Any], lines: Iterable[Line], *, actor: SystemActor
+) -> Iterator[LineResult]:
+    """Register each line of a file, once: a re-run replays the lines it registered.
+
+    Each line's idempotency key is the hash of its bytes (with the institution and
+    format), so a re-run, or the same file with lines added, registers only what is
+    new, and a line repeated byte for byte is one case. Keys are kept 24 hours
+    (`KEEP_FOR`): after that a re-run registers the lines again, as new cases linked
+    to the same children.
+    """
+    for number, raw in lines:
+        key = _content_key(actor.institution_id, adapter.name, raw)
+        yield _register_line(
+            db, adapter, number, raw, actor=actor, key=key, path=f"cli:{adapter.name}"
+        )
 
 
 def _register_line(
@@ -127,7 +151,9 @@ def _register_line(
         db.rollback()
         return _failed(number, problem)
 
-    return LineResult.model_validate({**stored.body, "replayed": stored.replayed})
+    # A replay answers with the first run's line number; this run's is the true one.
+    replayed = {"line": number, "replayed": stored.replayed}
+    return LineResult.model_validate({**stored.body, **replayed})
 
 
 def _registered(db: Session, case: CaseCreate, number: int, *, actor: Actor) -> Created:
@@ -152,6 +178,13 @@ def _line_key(key: str | None, number: int) -> str | None:
     return f"batch:{digest}:{number}"
 
 
+def _content_key(institution_id: str, adapter: str, raw: bytes) -> str:
+    # Every institution imports as the same client, `cli:import`: without its id in
+    # the key, one institution's re-run would replay another's case.
+    digest = hashlib.sha256(raw.strip()).hexdigest()
+    return f"import:{institution_id}:{adapter}:{digest}"
+
+
 def _failed(number: int, problem: ProblemError) -> LineResult:
     return LineResult(
         line=number,
@@ -171,6 +204,13 @@ def _not_a_record(detail: str, why: str) -> InvalidInput:
 
 
 # MINSAL referrals
+
+# Fields of a `ReferralTransition` -> where a MINSAL Task carries them.
+TASK_POINTERS = {
+    "/reason": "/statusReason",
+    "/business_status": "/businessStatus",
+    "/outcome": "/output",
+}
 
 
 def send_bundle_referral(
@@ -206,14 +246,12 @@ def send_bundle_referral(
 def _refuse_updates(
     inbound: InboundReferral, bundle: Mapping[str, Any], request_at: str
 ) -> None:
-    # TODO(native): a Bundle answering about a referral the hub sent (its identifier
-    # names the referral) should move it through `referral_service.transition`; until
-    # then MINSAL updates the status with POST /v1/referrals/{id}/transitions.
     if inbound.referral_id is not None:
         raise _bundle_problem(
             f"{request_at}/identifier",
             f"this Bundle is about referral {inbound.referral_id}, which the hub "
-            "already has; only new referrals are accepted here",
+            "already has; move it on by sending its Task to PUT "
+            f"/v1/native/minsal/referrals/{inbound.referral_id}/task",
         )
     if inbound.status != ReferralStatus.REQUESTED:
         raise _bundle_problem(
@@ -228,6 +266,31 @@ def _in_bundle(problem: InvalidInput, task_at: str) -> InvalidInput:
         "/due_date": f"{task_at}/restriction/period/end",
         "/to_institution": f"{task_at}/owner/identifier/value",
     }
+    return _repointed(problem, paths)
+
+
+def move_by_task(
+    db: Session,
+    referral_id: uuid.UUID,
+    change: ReferralTransition,
+    *,
+    actor: ReferralActor,
+    if_match: list[int] | None,
+) -> Referral:
+    """Move a referral as a MINSAL Task says, exactly as the common transition does.
+
+    Only a 422 differs: it points at the Task element the value came from, such as
+    `/statusReason` for a rejection without a reason.
+    """
+    try:
+        return referral_service.transition(
+            db, referral_id, change, actor=actor, if_match=if_match
+        )
+    except InvalidInput as problem:
+        raise _repointed(problem, TASK_POINTERS) from problem
+
+
+def _repointed(problem: InvalidInput, paths: Mapping[str, str]) -> InvalidInput:
     errors = [
         {**error, "pointer": paths.get(error.get("pointer", ""), error.get("pointer"))}
         for error in problem.errors

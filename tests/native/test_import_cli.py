@@ -62,3 +62,45 @@ def test_importing_as_an_unknown_institution_registers_nothing(
     assert done.returncode == 1
     assert "no active institution 'sii'" in done.stdout
     assert db.exec(select(Case)).all() == []
+
+
+def test_importing_the_same_file_again_replays_it_and_registers_nothing(
+    database_url: str, export: Path, db: Session
+) -> None:
+    args = ("import", "dgme", str(export), "--institution", "dgme")
+    puente(database_url, *args)
+    first = {case.id for case in db.exec(select(Case)).all()}
+
+    again = puente(database_url, *args)
+
+    # The broken line fails again; the five registered ones are answered from before.
+    assert again.returncode == 1, again.stderr
+    assert "created: 0  linked: 0  errors: 1  replayed: 5" in again.stdout
+    assert {case.id for case in db.exec(select(Case)).all()} == first
+
+
+def test_a_line_added_to_the_file_is_the_only_one_registered_on_a_rerun(
+    database_url: str, export: Path, db: Session
+) -> None:
+    args = ("import", "dgme", str(export), "--institution", "dgme")
+    puente(database_url, *args)
+    added = dgme_record(numero_registro="SII-2024-005000", nui="069876543")
+    with export.open("a", encoding="utf-8") as file:
+        file.write(json.dumps(added, ensure_ascii=False) + "\n")
+
+    again = puente(database_url, *args)
+
+    assert "errors: 1  replayed: 5" in again.stdout
+    assert len(db.exec(select(Case)).all()) == 6
+
+
+def test_another_institution_importing_the_same_file_registers_its_own_cases(
+    database_url: str, export: Path, db: Session
+) -> None:
+    puente(database_url, "import", "dgme", str(export), "--institution", "dgme")
+
+    done = puente(database_url, "import", "dgme", str(export), "--institution", "pgr")
+
+    assert "replayed: 0" in done.stdout
+    registrars = {case.registered_by_id for case in db.exec(select(Case)).all()}
+    assert registrars == {"dgme", "pgr"}

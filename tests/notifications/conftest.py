@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import respx
 from sqlalchemy import Engine
@@ -23,6 +24,7 @@ T = TypeVar("T")
 
 HOOK = "https://hooks.example.org/puente"
 OTHER_HOOK = "https://other.example.org/puente"
+PUBLIC_ADDRESS = "93.184.215.14"
 # What the stand-in DNS answers: every name is public unless listed here.
 PRIVATE_HOSTS = {
     "intranet.example.org": "10.0.0.7",
@@ -36,7 +38,7 @@ def stand_in_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     answers = dict(PRIVATE_HOSTS)
 
     def resolve(host: str, _port: int) -> list[str]:
-        return [answers.get(host, "93.184.215.14")]
+        return [answers.get(host, PUBLIC_ADDRESS)]
 
     monkeypatch.setattr(urlpolicy, "resolve_host", resolve)
     return answers
@@ -46,6 +48,14 @@ def stand_in_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def receiver() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
+
+
+def hook_route(receiver: respx.MockRouter, url: str = HOOK) -> respx.Route:
+    """Where the worker's POST to `url` arrives: the address the policy judged, with
+    the URL's host name in the Host header."""
+    parsed = httpx.URL(url)
+    pinned = parsed.copy_with(host=PUBLIC_ADDRESS)
+    return receiver.post(str(pinned), headers={"host": parsed.netloc.decode()})
 
 
 def run(coroutine: Awaitable[T]) -> T:

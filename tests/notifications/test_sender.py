@@ -213,3 +213,66 @@ def test_the_shared_client_has_explicit_timeouts_and_follows_no_redirects() -> N
     assert client.headers["user-agent"] == f"Puente-Webhooks/{__version__}"
     assert client.trust_env is False
     asyncio.run(client.aclose())
+
+
+def attempt_at(url: str, address: str) -> httpx.Request:
+    """Send to `url` connecting to `address`; the request as the receiver saw it."""
+    with respx.mock(assert_all_called=False) as router:
+        route = router.post().respond(204)
+
+        async def once() -> AttemptResult:
+            async with make_client() as client:
+                return await send(
+                    client,
+                    url=url,
+                    headers=HEADERS,
+                    body=BODY,
+                    timeout=5.0,
+                    connect_to=address,
+                )
+
+        assert asyncio.run(asyncio.wait_for(once(), timeout=30)).outcome == "delivered"
+    return route.calls.last.request
+
+
+def test_a_pinned_send_goes_to_the_address_with_the_host_name_kept_for_tls() -> None:
+    request = attempt_at(URL, "93.184.215.14")
+
+    assert str(request.url) == "https://93.184.215.14/puente"
+    assert request.headers["host"] == "hooks.example.org"
+    # httpcore sends this name as SNI and verifies the certificate against it.
+    assert request.extensions["sni_hostname"] == "hooks.example.org"
+    assert request.content == BODY
+
+
+def test_a_pinned_connection_is_not_kept_for_another_host_on_the_same_address() -> None:
+    request = attempt_at(URL, "93.184.215.14")
+
+    assert request.headers.get_list("connection") == ["close"]
+
+
+def test_an_ipv6_address_is_bracketed_and_a_non_default_port_stays_in_host() -> None:
+    request = attempt_at("https://hooks.example.org:8443/puente?x=1", "2606:4700::1")
+
+    assert str(request.url) == "https://[2606:4700::1]:8443/puente?x=1"
+    assert request.headers["host"] == "hooks.example.org:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.org"
+
+
+def test_plain_http_to_a_pinned_loopback_address_has_no_tls_name() -> None:
+    request = attempt_at("http://localhost:8080/hook", "127.0.0.1")
+
+    assert str(request.url) == "http://127.0.0.1:8080/hook"
+    assert request.headers["host"] == "localhost:8080"
+    assert "sni_hostname" not in request.extensions
+
+
+def test_without_an_address_the_url_is_sent_by_name(receiver: respx.MockRouter) -> None:
+    route = receiver.post(URL).respond(204)
+
+    attempt()
+
+    request = route.calls.last.request
+    assert request.headers["host"] == "hooks.example.org"
+    assert "sni_hostname" not in request.extensions
+    assert request.headers["connection"] == "keep-alive"

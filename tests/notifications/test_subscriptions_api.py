@@ -18,7 +18,14 @@ from app.services import subscriptions
 from app.settings import Settings
 from app.worker import Worker
 from tests.conftest import AuthHeaders
-from tests.notifications.conftest import HOOK, Clock, new_case, record, run
+from tests.notifications.conftest import (
+    HOOK,
+    Clock,
+    hook_route,
+    new_case,
+    record,
+    run,
+)
 
 WRITE = "subscriptions:write"
 READ = "events:read"
@@ -185,7 +192,7 @@ def test_the_owner_lists_deliveries_with_attempts_and_replays_a_dead_one(
     make_worker: Callable[..., Worker],
     clock: Clock,
 ) -> None:
-    route = receiver.post(HOOK).respond(500)
+    route = hook_route(receiver).respond(500)
     headers = auth("dgme", WRITE, READ)
     worker = make_worker()
     subscription_id = _dead_delivery(api, headers, db, worker, clock)
@@ -239,7 +246,7 @@ def test_admins_list_dead_deliveries_and_replay_all_failed_since_a_time(
     make_worker: Callable[..., Worker],
     clock: Clock,
 ) -> None:
-    receiver.post(HOOK).respond(500)
+    hook_route(receiver).respond(500)
     start = clock.now - timedelta(minutes=1)
     _dead_delivery(api, auth("dgme", WRITE), db, make_worker(), clock)
     admin = auth("rree", "admin")

@@ -4,7 +4,13 @@ from collections.abc import Iterable
 import pytest
 
 from app.errors import InvalidInput
-from app.notifications.urlpolicy import Resolver, check_webhook_url, resolve_host
+from app.notifications.urlpolicy import (
+    Resolver,
+    WebhookTarget,
+    check_webhook_url,
+    resolve_host,
+    resolve_webhook_target,
+)
 
 NO_HOSTS: frozenset[str] = frozenset()
 
@@ -233,3 +239,57 @@ def test_an_allowed_host_still_needs_https() -> None:
 def test_the_system_resolver_returns_address_strings() -> None:
     # A numeric host needs no DNS server, so this runs offline.
     assert set(resolve_host("127.0.0.1", 443)) == {"127.0.0.1"}
+
+
+def target(
+    url: str,
+    *,
+    development: bool = False,
+    allowed_hosts: frozenset[str] = NO_HOSTS,
+    resolve: Resolver = PUBLIC_DNS,
+) -> WebhookTarget:
+    return resolve_webhook_target(
+        url, development=development, allowed_hosts=allowed_hosts, resolve=resolve
+    )
+
+
+def test_the_target_carries_the_first_address_the_host_was_judged_by() -> None:
+    vetted = target("https://Hooks.Example.org:8443/puente")
+
+    assert vetted == WebhookTarget(
+        "https://Hooks.Example.org:8443/puente",
+        host="hooks.example.org",
+        port=8443,
+        address="8.8.8.8",
+    )
+
+
+def test_the_target_of_an_ipv6_only_host_is_its_ipv6_address() -> None:
+    vetted = target(
+        "https://v6.example.org/", resolve=dns({"v6.example.org": ["2606:4700::1"]})
+    )
+
+    assert vetted.address == "2606:4700::1"
+    assert vetted.port == 443
+
+
+def test_an_address_literal_is_its_own_target() -> None:
+    vetted = target("http://[::1]:9000/", development=True, resolve=no_dns)
+
+    assert vetted.address == "::1"
+
+
+def test_an_allowed_host_is_left_to_dns_by_name() -> None:
+    allowed = frozenset({"partner.internal.gob.sv"})
+
+    vetted = target(
+        "https://partner.internal.gob.sv/hooks", allowed_hosts=allowed, resolve=no_dns
+    )
+
+    assert vetted.address is None
+    assert vetted.host == "partner.internal.gob.sv"
+
+
+def test_a_refused_url_has_no_target() -> None:
+    with pytest.raises(InvalidInput):
+        target("https://meta.example.org/", resolve=dns({"meta.example.org": ["::1"]}))

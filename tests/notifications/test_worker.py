@@ -17,7 +17,9 @@ from app.worker import Worker
 from tests.notifications.conftest import (
     HOOK,
     OTHER_HOOK,
+    PUBLIC_ADDRESS,
     Clock,
+    hook_route,
     new_case,
     record,
     run,
@@ -57,7 +59,7 @@ def test_a_delivery_is_signed_so_standard_webhooks_verifies_it(
     receiver: respx.MockRouter,
     make_worker: MakeWorker,
 ) -> None:
-    route = receiver.post(HOOK).respond(204)
+    route = hook_route(receiver).respond(204)
     issued = subscribe(db, settings, "dgme")
     case_id = new_case(db, "dgme")
     event = record(db, case_id, "case.updated", fields=["status"])
@@ -89,7 +91,7 @@ def test_during_a_rotation_the_old_and_the_new_secret_both_verify(
     receiver: respx.MockRouter,
     make_worker: MakeWorker,
 ) -> None:
-    route = receiver.post(HOOK).respond(200)
+    route = hook_route(receiver).respond(200)
     old = subscribe(db, settings, "dgme")
     new = subscriptions.rotate_secret(db, old.subscription, settings=settings)
     db.commit()
@@ -110,7 +112,7 @@ def test_after_the_rotation_window_only_the_new_secret_signs(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    route = receiver.post(HOOK).respond(200)
+    route = hook_route(receiver).respond(200)
     old = subscribe(db, settings, "dgme")
     new = subscriptions.rotate_secret(db, old.subscription, settings=settings)
     db.commit()
@@ -141,7 +143,7 @@ def test_a_receiver_down_is_retried_on_schedule_and_then_delivered_once(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    route = receiver.post(HOOK)
+    route = hook_route(receiver)
     route.side_effect = [httpx.ConnectError("refused"), httpx.Response(503)]
     subscribe(db, settings, "dgme")
     event = record(db, new_case(db, "dgme"))
@@ -178,7 +180,7 @@ def test_retry_after_from_the_receiver_is_honoured(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    receiver.post(HOOK).respond(429, headers={"Retry-After": "3600"})
+    hook_route(receiver).respond(429, headers={"Retry-After": "3600"})
     subscribe(db, settings, "dgme")
     event = record(db, new_case(db, "dgme"))
 
@@ -194,7 +196,7 @@ def test_a_worker_killed_between_send_and_ack_resends_with_the_same_id(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    route = receiver.post(HOOK).respond(200)
+    route = hook_route(receiver).respond(200)
     subscribe(db, settings, "dgme")
     event = record(db, new_case(db, "dgme"))
     doomed = make_worker("doomed")
@@ -221,7 +223,7 @@ def test_a_late_acknowledgement_does_not_override_the_worker_that_took_over(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    receiver.post(HOOK).respond(500)
+    hook_route(receiver).respond(500)
     subscribe(db, settings, "dgme")
     event = record(db, new_case(db, "dgme"))
     slow, fast = make_worker("slow"), make_worker("fast")
@@ -243,7 +245,7 @@ def test_two_workers_at_once_never_send_the_same_attempt(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    route = receiver.post(HOOK).respond(200)
+    route = hook_route(receiver).respond(200)
     subscribe(db, settings, "dgme")
     # Ten cases, so per-case order does not serialise them.
     events = [record(db, new_case(db, "dgme")) for _ in range(10)]
@@ -266,7 +268,7 @@ def test_a_410_answer_disables_the_subscription(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    route = receiver.post(HOOK).respond(410)
+    route = hook_route(receiver).respond(410)
     issued = subscribe(db, settings, "dgme")
     case_id = new_case(db, "dgme")
     first, second = record(db, case_id), record(db, case_id)
@@ -289,7 +291,7 @@ def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
     receiver: respx.MockRouter,
     make_worker: MakeWorker,
 ) -> None:
-    receiver.post(HOOK).respond(307, headers={"Location": "http://10.0.0.7/steal"})
+    hook_route(receiver).respond(307, headers={"Location": "http://10.0.0.7/steal"})
     elsewhere = receiver.post("http://10.0.0.7/steal").respond(200)
     subscribe(db, settings, "dgme")
     event = record(db, new_case(db, "dgme"))
@@ -310,7 +312,7 @@ def test_a_host_that_now_resolves_to_a_private_address_is_refused_at_send(
     make_worker: MakeWorker,
     stand_in_dns: dict[str, str],
 ) -> None:
-    route = receiver.post(HOOK).respond(200)
+    route = hook_route(receiver).respond(200)
     subscribe(db, settings, "dgme")
     event = record(db, new_case(db, "dgme"))
     stand_in_dns["hooks.example.org"] = "169.254.169.254"
@@ -332,12 +334,12 @@ def test_after_the_last_attempt_the_delivery_is_dead_and_its_owner_told(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    failing = receiver.post(HOOK).respond(500)
-    notified = receiver.post(OTHER_HOOK).respond(200)
+    failing = hook_route(receiver).respond(500)
+    notified = hook_route(receiver, OTHER_HOOK).respond(200)
     failed = subscribe(db, settings, "dgme")
     subscribe(db, settings, "dgme", OTHER_HOOK, ["delivery.*"])
     subscribe(db, settings, "rree", "https://rree.example.org/hook")
-    receiver.post("https://rree.example.org/hook").respond(200)
+    hook_route(receiver, "https://rree.example.org/hook").respond(200)
     case_id = new_case(db, "dgme", "rree")
     event = record(db, case_id)
     worker = make_worker()
@@ -370,7 +372,7 @@ def test_a_case_goes_out_in_order_while_other_cases_do_not_wait(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    route = receiver.post(HOOK).respond(200)
+    route = hook_route(receiver).respond(200)
     subscribe(db, settings, "dgme")
     blocked_case, other_case = new_case(db, "dgme"), new_case(db, "dgme")
     first = record(db, blocked_case)
@@ -400,8 +402,8 @@ def test_a_busy_subscription_gets_no_more_than_its_share_of_a_round(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    receiver.post(HOOK).respond(200)
-    quiet = receiver.post(OTHER_HOOK).respond(200)
+    hook_route(receiver).respond(200)
+    quiet = hook_route(receiver, OTHER_HOOK).respond(200)
     subscribe(db, settings, "dgme")
     subscribe(db, settings, "rree", OTHER_HOOK)
     for _ in range(settings.worker_per_subscription + 3):
@@ -423,7 +425,7 @@ def test_a_backlog_on_one_subscription_does_not_crowd_out_another(
     make_worker: MakeWorker,
     clock: Clock,
 ) -> None:
-    receiver.post(HOOK).respond(200)
+    hook_route(receiver).respond(200)
     subscribe(db, settings, "dgme")
     subscribe(db, settings, "rree", OTHER_HOOK)
     for _ in range(12):
@@ -433,3 +435,77 @@ def test_a_backlog_on_one_subscription_does_not_crowd_out_another(
     jobs = make_worker().claim_due(clock.now, 2)
 
     assert sorted(job.url for job in jobs) == sorted([HOOK, OTHER_HOOK])
+
+
+def test_a_dns_answer_that_changes_after_the_check_cannot_redirect_the_post(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+) -> None:
+    route = hook_route(receiver).respond(204)
+    loopback = receiver.post("https://127.0.0.1/puente").respond(200)
+    by_name = receiver.post(HOOK).respond(200)
+    subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+    answers = iter([PUBLIC_ADDRESS])
+    asked: list[str] = []
+
+    def rebinding(host: str, _port: int) -> list[str]:
+        # Public when the policy asks, loopback for anyone who asks after it.
+        asked.append(host)
+        return [next(answers, "127.0.0.1")]
+
+    run(make_worker(resolve=rebinding).run_once())
+
+    assert asked == ["hooks.example.org"]
+    assert not loopback.called
+    assert not by_name.called
+    request = route.calls.last.request
+    assert request.url.host == PUBLIC_ADDRESS
+    assert request.headers["host"] == "hooks.example.org"
+    assert request.extensions["sni_hostname"] == "hooks.example.org"
+    assert delivery_of(db, event).status == "delivered"
+
+
+def test_an_allow_listed_private_host_is_still_delivered_by_name(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+) -> None:
+    settings.webhook_allowed_hosts = frozenset({"intranet.example.org"})
+    url = "https://intranet.example.org/hook"
+    route = receiver.post(url).respond(204)
+    subscribe(db, settings, "dgme", url)
+    event = record(db, new_case(db, "dgme"))
+
+    run(make_worker().run_once())
+
+    # The admin vouches for the name, so the client resolves it (to 10.0.0.7).
+    request = route.calls.last.request
+    assert request.url.host == "intranet.example.org"
+    assert "sni_hostname" not in request.extensions
+    assert delivery_of(db, event).status == "delivered"
+
+
+def test_a_loopback_endpoint_in_development_gets_the_post_at_the_checked_address(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    stand_in_dns: dict[str, str],
+) -> None:
+    stand_in_dns["localhost"] = "127.0.0.1"
+    url = "http://localhost:8080/hook"
+    route = receiver.post(
+        "http://127.0.0.1:8080/hook", headers={"host": "localhost:8080"}
+    ).respond(204)
+    subscribe(db, settings, "dgme", url)
+    event = record(db, new_case(db, "dgme"))
+
+    run(make_worker().run_once())
+
+    assert route.called
+    assert "sni_hostname" not in route.calls.last.request.extensions
+    assert delivery_of(db, event).status == "delivered"
