@@ -16,7 +16,12 @@ from app.auth.scopes import SCOPE_DESCRIPTIONS
 from app.auth.tokens import TokenService
 from app.codes import Role
 from app.db import session_scope
-from app.errors import Forbidden, Unauthorized, UnsupportedMediaType
+from app.errors import (
+    Forbidden,
+    PreconditionRequired,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from app.ratelimit import check_rate
 from app.services import clients as client_service
 from app.services.idempotency import (
@@ -164,23 +169,23 @@ def get_idempotent_create(
 IdempotentDep = Annotated[IdempotentCreate, Depends(get_idempotent_create)]
 
 
-def _if_match_versions(
-    if_match: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            description="The ETag you read; the change is refused (412) if it moved "
-            "on.",
-        ),
-    ] = None,
-) -> list[int] | None:
-    """The versions an optional `If-Match` names; None (no check) when absent or `*`.
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag you read; the change is refused (412) if it moved on.",
+    ),
+]
 
-    A tag that is not one of ours, such as a weak one, names no version, so it cannot
-    match and the change answers 412.
-    """
-    if if_match is None or if_match.strip() == "*":
-        return None
+
+def etag(version: int) -> str:
+    """The strong ETag of a versioned resource (a case, a referral)."""
+    return f'"{version}"'
+
+
+def _named_versions(if_match: str) -> list[int]:
+    """The versions an `If-Match` names. A tag not of ours (weak, `*`) names none,
+    so it cannot match and the change answers 412."""
     tags = (tag.strip() for tag in if_match.split(","))
     return [int(tag[1:-1]) for tag in tags if _is_version_tag(tag)]
 
@@ -189,6 +194,22 @@ def _is_version_tag(tag: str) -> bool:
     return len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()
 
 
-# NOTE: app.routers.referrals parses the same header itself; it can take this alias
-# once its refactor lands, so the two transition endpoints cannot drift apart.
-IfMatchVersionsDep = Annotated[list[int] | None, Depends(_if_match_versions)]
+def _optional_if_match(if_match: IfMatchHeader = None) -> list[int] | None:
+    """None (no check) when the header is absent or `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    return _named_versions(if_match)
+
+
+def _required_if_match(if_match: IfMatchHeader = None) -> list[int]:
+    """428 without the header. NOTE: `*` names no version on purpose: a change to a
+    shared case must say which version it was made on."""
+    if if_match is None:
+        raise PreconditionRequired(
+            "This change needs If-Match with the ETag you read (GET it first)"
+        )
+    return _named_versions(if_match)
+
+
+IfMatchVersionsDep = Annotated[list[int] | None, Depends(_optional_if_match)]
+RequiredIfMatchDep = Annotated[list[int], Depends(_required_if_match)]

@@ -3,14 +3,20 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 from sqlmodel import Session
 
 from app.auth.scopes import Scope
 from app.codes import CaseStatus, VulnerabilityCategory
-from app.deps import DbDep, IdempotentDep, Principal, require
-from app.errors import PreconditionRequired
+from app.deps import (
+    DbDep,
+    IdempotentDep,
+    Principal,
+    RequiredIfMatchDep,
+    etag,
+    require,
+)
 from app.models import Case
 from app.models import TimelineEntry as TimelineRow
 from app.routers.paging import CursorQuery, LimitQuery
@@ -33,14 +39,6 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 ReaderDep = Annotated[Principal, require(Scope.CASES_READ)]
 WriterDep = Annotated[Principal, require(Scope.CASES_WRITE)]
 
-IfMatchHeader = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description='The ETag you read, such as `"3"`. Required: without it 428, and '
-        "412 when the case has moved on since.",
-    ),
-]
 _ETAG = {
     "ETag": {
         "description": "The case's version, for If-Match",
@@ -57,30 +55,9 @@ _CREATED_HEADERS = {
 }
 
 
-def _etag(case: Case) -> str:
-    return f'"{case.version}"'
-
-
 def _with_etag(db: Session, case: Case, response: Response) -> CasePublic:
-    response.headers["ETag"] = _etag(case)
+    response.headers["ETag"] = etag(case.version)
     return case_service.public_case(db, case)
-
-
-def _versions(if_match: str | None) -> list[int]:
-    """The versions an If-Match header names.
-
-    NOTE: `*` names none on purpose: a change must say which version it was made on.
-    """
-    if if_match is None:
-        raise PreconditionRequired(
-            "Updating a case needs If-Match with the ETag you read (GET the case)"
-        )
-    tags = (tag.strip() for tag in if_match.split(","))
-    return [int(tag[1:-1]) for tag in tags if _is_version_tag(tag)]
-
-
-def _is_version_tag(tag: str) -> bool:
-    return len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()
 
 
 def _registered(db: Session, caller: Principal, body: CaseCreate) -> Created:
@@ -90,7 +67,7 @@ def _registered(db: Session, caller: Principal, body: CaseCreate) -> Created:
     match = ChildMatch(linked=registration.linked, matched_on=registration.matched_on)
 
     registered = CaseRegistered(**dict(public), child_match=match)
-    headers = {"Location": f"{router.prefix}/{case.id}", "ETag": _etag(case)}
+    headers = {"Location": f"{router.prefix}/{case.id}", "ETag": etag(case.version)}
     return Created(201, registered, headers)
 
 
@@ -197,10 +174,9 @@ def update_case(
     response: Response,
     db: DbDep,
     caller: WriterDep,
-    if_match: IfMatchHeader = None,
+    if_match: RequiredIfMatchDep,
 ) -> CasePublic:
-    versions = _versions(if_match)
-    case = case_service.update_case(db, case_id, body, actor=caller, if_match=versions)
+    case = case_service.update_case(db, case_id, body, actor=caller, if_match=if_match)
     db.commit()
     return _with_etag(db, case, response)
 

@@ -40,6 +40,7 @@ from app.deps import (
     IfMatchVersionsDep,
     Principal,
     SettingsDep,
+    etag,
     get_principal,
     require,
 )
@@ -147,7 +148,7 @@ def _registered(db: Session, caller: Principal, case: CaseCreate) -> Created:
     registered = CaseRegistered(**dict(public), child_match=match)
     headers = {
         "Location": f"/v1/cases/{public.id}",
-        "ETag": f'"{public.version}"',
+        "ETag": etag(public.version),
     }
     return Created(201, registered, headers)
 
@@ -158,7 +159,7 @@ def _referral_sent(
     referral = native_service.send_bundle_referral(db, inbound, bundle, actor=caller)
     headers = {
         "Location": f"/v1/referrals/{referral.id}",
-        "ETag": f'"{referral.version}"',
+        "ETag": etag(referral.version),
     }
     return Created(201, referral_service.public_view(referral), headers)
 
@@ -276,7 +277,7 @@ def read_native_case(
 ) -> JSONResponse:
     case = case_service.get_case(db, case_id, actor=caller)
     rendered = adapter.from_common(case_service.public_case(db, case))
-    return JSONResponse(rendered, headers={"ETag": f'"{case.version}"'})
+    return JSONResponse(rendered, headers={"ETag": etag(case.version)})
 
 
 @router.post(
@@ -395,4 +396,4 @@ def update_minsal_task(
     db.commit()
 
     rendered = adapter.update_from_common(referral_service.public_view(referral))
-    return FhirResponse(rendered, headers={"ETag": f'"{referral.version}"'})
+    return FhirResponse(rendered, headers={"ETag": etag(referral.version)})

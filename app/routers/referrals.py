@@ -4,12 +4,19 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import Session
 
 from app.auth.scopes import Scope
 from app.codes import ReferralStatus, Service
-from app.deps import DbDep, IdempotentDep, Principal, require
+from app.deps import (
+    DbDep,
+    IdempotentDep,
+    IfMatchVersionsDep,
+    Principal,
+    etag,
+    require,
+)
 from app.models import Referral
 from app.routers.paging import CursorQuery, LimitQuery
 from app.schemas.base import Page
@@ -41,21 +48,10 @@ _CREATED_HEADERS = {
         "schema": {"type": "string"},
     },
 }
-IfMatchHeader = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="The ETag you read; the change is refused (412) if it moved on.",
-    ),
-]
-
-
-def _etag(referral: Referral) -> str:
-    return f'"{referral.version}"'
 
 
 def _with_etag(referral: Referral, response: Response) -> ReferralPublic:
-    response.headers["ETag"] = _etag(referral)
+    response.headers["ETag"] = etag(referral.version)
     return referral_service.public_view(referral)
 
 
@@ -64,27 +60,11 @@ def _page(page: PageOf) -> Page[ReferralPublic]:
     return Page[ReferralPublic](items=items, next_cursor=page.next_cursor)
 
 
-def _versions(if_match: str | None) -> list[int] | None:
-    """The versions an `If-Match` header names; None (no check) when absent or `*`.
-
-    A tag that is not one of ours, such as a weak one, names no version, so it cannot
-    match and the change answers 412.
-    """
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tags = (tag.strip() for tag in if_match.split(","))
-    return [int(tag[1:-1]) for tag in tags if _is_version_tag(tag)]
-
-
-def _is_version_tag(tag: str) -> bool:
-    return len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()
-
-
 def _created(db: Session, caller: Principal, body: ReferralCreate) -> Created:
     referral = referral_service.create_referral(db, body, actor=caller)
     headers = {
         "Location": f"{router.prefix}/{referral.id}",
-        "ETag": _etag(referral),
+        "ETag": etag(referral.version),
     }
     return Created(201, referral_service.public_view(referral), headers)
 
@@ -221,14 +201,14 @@ def transition_referral(
     response: Response,
     db: DbDep,
     caller: WriterDep,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatchVersionsDep,
 ) -> ReferralPublic:
     referral = referral_service.transition(
         db,
         referral_id,
         body,
         actor=caller,
-        if_match=_versions(if_match),
+        if_match=if_match,
     )
     db.commit()
     return _with_etag(referral, response)
