@@ -1,4 +1,5 @@
-"""The `puente` command: serve the hub, migrate, manage clients, import records."""
+"""The `puente` command: serve the hub, migrate, manage clients, import records,
+read the audit."""
 
 import json
 import uuid
@@ -28,9 +29,11 @@ cli = typer.Typer(help="Puente, the interoperability hub.", no_args_is_help=True
 db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
 clients_cli = typer.Typer(help="Client credentials.", no_args_is_help=True)
 deliveries_cli = typer.Typer(help="Webhook deliveries.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The read audit.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(deliveries_cli, name="deliveries")
+cli.add_typer(audit_cli, name="audit")
 console = Console()
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -220,6 +223,35 @@ def replay_deliveries(
             count = deliveries.replay_failed(db, since=_utc(since), now=utcnow())
         db.commit()
     console.print(f"Replayed {count} deliveries.")
+
+
+@audit_cli.command("list")
+def list_audit(
+    case: Annotated[
+        uuid.UUID | None, typer.Option(help="Only reads that showed this case")
+    ] = None,
+    institution: Annotated[
+        str | None, typer.Option(help="Only reads by this institution")
+    ] = None,
+    limit: int = 50,
+) -> None:
+    """List who was shown which records, newest first."""
+    from app.services import audit
+
+    table = Table("at", "institution", "client", "action", "ids", "request")
+    filters = audit.AuditFilters(institution_id=institution, resource_id=case)
+    with _session() as db:
+        page = audit.list_entries(db, filters, cursor=None, limit=limit)
+        for entry in page.items:
+            table.add_row(
+                entry.at.isoformat(timespec="seconds"),
+                entry.institution_id,
+                entry.client_id,
+                entry.action,
+                str(len(entry.resource_ids)),
+                entry.request_id or "",
+            )
+    console.print(table)
 
 
 def _utc(value: datetime | None) -> datetime:

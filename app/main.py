@@ -18,6 +18,7 @@ from app.openapi import build_openapi
 from app.problems import install_problem_handlers
 from app.ratelimit import make_limiter
 from app.routers import (
+    admin_audit,
     admin_clients,
     admin_deliveries,
     cases,
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(subscriptions.router, dependencies=json_body)
     app.include_router(admin_deliveries.router, dependencies=json_body)
+    app.include_router(admin_audit.router, dependencies=json_body)
     # The native routes take NDJSON and FHIR JSON too; each declares its own types.
     app.include_router(native.router)
     app.include_router(identity.router, dependencies=json_body)

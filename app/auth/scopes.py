@@ -22,5 +22,5 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.EVENTS_READ: "Read the event feed and deliveries",
     Scope.SUBSCRIPTIONS_WRITE: "Manage webhook subscriptions",
     Scope.IDENTITY_READ: "Query the identity registry (RNPN) through the hub",
-    Scope.ADMIN: "Manage client credentials and replay deliveries",
+    Scope.ADMIN: "Manage client credentials, replay deliveries, read the audit",
 }

@@ -15,6 +15,7 @@ SQLModel.metadata = MetaData(
     }
 )
 
+from app.models.audit import AuditEntry  # noqa: E402
 from app.models.cases import (  # noqa: E402
     Case,
     CaseAccess,
@@ -36,6 +37,7 @@ from app.models.notifications import (  # noqa: E402
 from app.models.referrals import Referral, RoutingRule  # noqa: E402
 
 __all__ = [
+    "AuditEntry",
     "Case",
     "CaseAccess",
     "CaseVulnerability",

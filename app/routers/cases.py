@@ -1,4 +1,8 @@
-"""Cases endpoints: register, read, list, update, hand over, and the timeline."""
+"""Cases endpoints: register, read, list, update, hand over, and the timeline.
+
+Reads commit too: the service records each one in the read audit, and the answer
+goes out only once that record is committed (see `app.services.audit`).
+"""
 
 import uuid
 from typing import Annotated
@@ -136,6 +140,7 @@ def list_cases(
         db, filters, actor=caller, cursor=cursor, limit=limit
     )
     items = case_service.public_cases(db, page.items)
+    db.commit()
     return Page[CasePublic](items=items, next_cursor=page.next_cursor)
 
 
@@ -152,8 +157,10 @@ def list_cases(
 def get_case(
     case_id: uuid.UUID, response: Response, db: DbDep, caller: ReaderDep
 ) -> CasePublic:
-    case = case_service.get_case(db, case_id, actor=caller)
-    return _with_etag(db, case, response)
+    case = case_service.read_case(db, case_id, actor=caller)
+    public = _with_etag(db, case, response)
+    db.commit()
+    return public
 
 
 @router.patch(
@@ -215,4 +222,5 @@ def get_timeline(
     case_id: uuid.UUID, db: DbDep, caller: ReaderDep
 ) -> list[TimelineEntry]:
     rows = case_service.case_timeline(db, case_id, actor=caller)
+    db.commit()
     return [_timeline_entry(row) for row in rows]

@@ -1,20 +1,25 @@
 """Identity: ask the RNPN who a child is, through the hub.
 
 Nothing personal is logged here: the registry's answer goes back to the caller and
-nowhere else, and the hub keeps none of it unless the caller registers a case.
+nowhere else, and the hub keeps none of it unless the caller registers a case. The
+read audit records that the caller looked someone up, by which identifier type and
+whether the registry knew them, never the identifier itself.
 """
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Security
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 
 from app.adapters.rnpn import RnpnClient
 from app.auth.scopes import Scope
 from app.codes import IdentifierType
-from app.deps import get_principal
+from app.deps import DbDep, Principal, require
 from app.errors import NotFound
 from app.schemas.cases import Child
 from app.schemas.problems import AUTH_ERRORS, problem_responses
+from app.services import audit
 
 router = APIRouter(prefix="/v1/identity", tags=["identity"])
 
@@ -46,6 +51,16 @@ def get_rnpn(request: Request) -> RnpnClient:
 
 
 RnpnDep = Annotated[RnpnClient, Depends(get_rnpn)]
+LookupDep = Annotated[Principal, require(Scope.IDENTITY_READ)]
+
+
+def _record_lookup(
+    db: Session, caller: Principal, identifier_type: IdentifierType, *, found: bool
+) -> None:
+    audit.record_identity_lookup(
+        db, actor=caller, identifier_type=identifier_type, found=found
+    )
+    db.commit()
 
 
 @router.get(
@@ -56,7 +71,6 @@ RnpnDep = Annotated[RnpnClient, Depends(get_rnpn)]
     "(parents' data is dropped). 404 when the registry knows nobody by it; 502, 503 "
     "or 504 when the registry answers badly, fails or is too slow: try again later. "
     "Consulates use it to confirm a child's identity before registering a case.",
-    dependencies=[Security(get_principal, scopes=[Scope.IDENTITY_READ])],
     responses={
         200: {
             "description": "The child as the registry knows it",
@@ -69,8 +83,16 @@ async def lookup_child(
     identifier_type: RnpnIdentifier,
     value: Annotated[str, Path(min_length=1, max_length=64)],
     rnpn: RnpnDep,
+    db: DbDep,
+    caller: LookupDep,
 ) -> Child:
-    child = await rnpn.lookup(IdentifierType(identifier_type), value)
+    kind = IdentifierType(identifier_type)
+    child = await rnpn.lookup(kind, value)
+
+    # The session is synchronous: keep its round trips off the event loop. A lookup
+    # that found nobody is recorded too: the registry was still asked for the caller.
+    found = child is not None
+    await run_in_threadpool(_record_lookup, db, caller, kind, found=found)
     if child is None:
         raise NotFound(f"The RNPN knows no person by this {identifier_type}")
     return child

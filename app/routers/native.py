@@ -2,7 +2,8 @@
 
 Each route maps with an adapter (`app.adapters`) and then behaves like its common
 twin: a native case goes through the same registration, Idempotency-Key, timeline
-and events as `POST /v1/cases`.
+and events as `POST /v1/cases`, and a native read through the same read audit (so
+reads commit) as its common twin.
 
 Bodies are read raw, not parsed by FastAPI, so that a 422 points at the native
 fields the institution sent (`/fecha_nacimiento`). Each POST declares the media types
@@ -58,6 +59,7 @@ from app.schemas.referrals import ReferralPublic
 from app.services import cases as case_service
 from app.services import native as native_service
 from app.services import referrals as referral_service
+from app.services.audit import ReadAction
 from app.services.idempotency import Created
 
 router = APIRouter(prefix="/v1", tags=["native"])
@@ -275,8 +277,15 @@ def register_native_batch(
 def read_native_case(
     case_id: uuid.UUID, db: DbDep, caller: CaseReaderDep, adapter: CaseAdapterDep
 ) -> JSONResponse:
-    case = case_service.get_case(db, case_id, actor=caller)
+    case = case_service.read_case(
+        db,
+        case_id,
+        actor=caller,
+        action=ReadAction.CASE_NATIVE_READ,
+        rendered_as=adapter.name,
+    )
     rendered = adapter.from_common(case_service.public_case(db, case))
+    db.commit()
     return JSONResponse(rendered, headers={"ETag": etag(case.version)})
 
 
@@ -343,6 +352,7 @@ def read_minsal_referral(
     bundle = get_referral_adapter(MINSAL).from_common(
         referral_service.public_view(referral), child
     )
+    db.commit()
     return FhirResponse(bundle)
 
 

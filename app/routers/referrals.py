@@ -1,4 +1,8 @@
-"""Referrals endpoints: send one, work it through its statuses, list what is yours."""
+"""Referrals endpoints: send one, work it through its statuses, list what is yours.
+
+Reads commit too: the service records each one in the read audit, and the answer
+goes out only once that record is committed (see `app.services.audit`).
+"""
 
 import uuid
 from dataclasses import dataclass
@@ -55,8 +59,10 @@ def _with_etag(referral: Referral, response: Response) -> ReferralPublic:
     return referral_service.public_view(referral)
 
 
-def _page(page: PageOf) -> Page[ReferralPublic]:
+def _page(db: Session, page: PageOf) -> Page[ReferralPublic]:
+    """The page as the wire shows it, once its read audit is committed."""
     items = [referral_service.public_view(referral) for referral in page.items]
+    db.commit()
     return Page[ReferralPublic](items=items, next_cursor=page.next_cursor)
 
 
@@ -113,7 +119,7 @@ def _box(db: Session, box: Box, caller: Principal, query: Listing) -> PageOf:
     return referral_service.list_box(
         db,
         box=box,
-        institution_id=caller.institution_id,
+        actor=caller,
         filters=query.filters,
         cursor=query.cursor,
         limit=query.limit,
@@ -128,7 +134,7 @@ def _box(db: Session, box: Box, caller: Principal, query: Listing) -> PageOf:
     responses=problem_responses(*AUTH_ERRORS, 422),
 )
 def inbox(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPublic]:
-    return _page(_box(db, Box.INBOX, caller, query))
+    return _page(db, _box(db, Box.INBOX, caller, query))
 
 
 @router.get(
@@ -139,7 +145,7 @@ def inbox(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPubli
     responses=problem_responses(*AUTH_ERRORS, 422),
 )
 def outbox(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPublic]:
-    return _page(_box(db, Box.OUTBOX, caller, query))
+    return _page(db, _box(db, Box.OUTBOX, caller, query))
 
 
 @router.get(
@@ -152,13 +158,13 @@ def outbox(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPubl
 def overdue(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPublic]:
     page = referral_service.list_overdue(
         db,
-        institution_id=caller.institution_id,
+        actor=caller,
         on=referral_service.today(),
         filters=query.filters,
         cursor=query.cursor,
         limit=query.limit,
     )
-    return _page(page)
+    return _page(db, page)
 
 
 @router.get(
@@ -174,10 +180,10 @@ def overdue(db: DbDep, caller: ReaderDep, query: ListingDep) -> Page[ReferralPub
 def get_referral(
     referral_id: uuid.UUID, response: Response, db: DbDep, caller: ReaderDep
 ) -> ReferralPublic:
-    referral = referral_service.get_referral(
-        db, referral_id, institution_id=caller.institution_id
-    )
-    return _with_etag(referral, response)
+    referral = referral_service.read_referral(db, referral_id, actor=caller)
+    public = _with_etag(referral, response)
+    db.commit()
+    return public
 
 
 @router.post(

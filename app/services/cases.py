@@ -1,8 +1,10 @@
 """The case registry: register, read, list, update and hand over the shared case.
 
 Every write here adds and flushes, then records its timeline entry and its event in
-the same transaction; the caller commits once. Visibility is `app.services.access`:
-a case the actor may not see is reported exactly like one that does not exist.
+the same transaction; the caller commits once. Every read answered to a caller
+(`read_case`, `list_cases`, `case_timeline`) records itself in the read audit
+(`app.services.audit`) the same way. Visibility is `app.services.access`: a case the
+actor may not see is reported exactly like one that does not exist.
 """
 
 import uuid
@@ -21,7 +23,8 @@ from app.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from app.models import Case, CaseVulnerability, TimelineEntry
 from app.models.types import utcnow
 from app.schemas import cases as wire
-from app.services import access, children, events, timeline
+from app.services import access, audit, children, events, timeline
+from app.services.audit import ReadAction
 from app.services.institutions import get_institution
 from app.services.pagination import bad_cursor, decode_cursor, encode_cursor
 
@@ -110,13 +113,37 @@ def register(db: Session, data: wire.CaseCreate, *, actor: Actor) -> Registratio
 
 
 def get_case(db: Session, case_id: uuid.UUID, *, actor: Actor) -> Case:
+    """The case, if the actor may see it; not audited, for use by other services."""
     return access.visible_case(db, case_id=case_id, institution_id=actor.institution_id)
+
+
+def read_case(
+    db: Session,
+    case_id: uuid.UUID,
+    *,
+    actor: Actor,
+    action: ReadAction = ReadAction.CASE_READ,
+    rendered_as: str | None = None,
+) -> Case:
+    """The case shown to the actor, recorded in the read audit (`rendered_as`: the
+    adapter of a native read)."""
+    case = get_case(db, case_id, actor=actor)
+    audit.record_read(
+        db,
+        actor=actor,
+        action=action,
+        resource_type="case",
+        resource_ids=[case.id],
+        detail={"format": rendered_as} if rendered_as else None,
+    )
+    return case
 
 
 def list_cases(
     db: Session, filters: Filters, *, actor: Actor, cursor: str | None, limit: int
 ) -> CasePage:
-    """The cases the actor may see, oldest change first, one page at a time.
+    """The cases the actor may see, oldest change first, one page at a time; the
+    ids on the page are recorded in the read audit.
 
     NOTE: ascending by (updated_at, id) on purpose: a case updated while a client pages
     through moves to the end, where it is seen again, rather than to pages already
@@ -129,7 +156,20 @@ def list_cases(
         query = query.where(_after(cursor))
 
     ordered = query.order_by(col(Case.updated_at), col(Case.id)).limit(limit + 1)
-    rows = list(db.exec(ordered))
+    page = _case_page(list(db.exec(ordered)), limit)
+
+    audit.record_read(
+        db,
+        actor=actor,
+        action=ReadAction.CASE_LIST,
+        resource_type="case",
+        resource_ids=[case.id for case in page.items],
+    )
+    return page
+
+
+def _case_page(rows: list[Case], limit: int) -> CasePage:
+    """One page, and a cursor when there is another (one row past `limit` was read)."""
     if len(rows) <= limit:
         return CasePage(rows, None)
     last = rows[limit - 1]
@@ -204,7 +244,8 @@ def transfer_lead(
 def case_timeline(
     db: Session, case_id: uuid.UUID, *, actor: Actor
 ) -> list[TimelineEntry]:
-    get_case(db, case_id, actor=actor)
+    """The case's timeline shown to the actor, recorded in the read audit."""
+    read_case(db, case_id, actor=actor, action=ReadAction.CASE_TIMELINE)
     return timeline.entries(db, case_id)
 
 

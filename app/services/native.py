@@ -31,9 +31,10 @@ from app.models import Case, Referral
 from app.schemas.cases import CaseCreate, ChildMatch, ChildPublic
 from app.schemas.native import LineProblem, LineResult, LineStatus
 from app.schemas.referrals import ReferralTransition
+from app.services import audit, children
 from app.services import cases as case_service
-from app.services import children
 from app.services import referrals as referral_service
+from app.services.audit import ReadAction
 from app.services.cases import Actor
 from app.services.idempotency import Created, IdempotentRequest, run_idempotent
 from app.services.institutions import get_institution
@@ -338,7 +339,8 @@ def _bundle_problem(pointer: str, detail: str) -> InvalidInput:
 def referral_with_child(
     db: Session, referral_id: uuid.UUID, *, actor: ReferralActor
 ) -> tuple[Referral, ChildPublic]:
-    """A referral the actor is party to, with its child, while it may see the case.
+    """A referral the actor is party to, with its child, while it may see the case;
+    recorded in the read audit.
 
     NOTE: the native rendering carries the child's details, which the common referral
     does not; so once the recipient's access to the case has ended, the referral
@@ -352,4 +354,12 @@ def referral_with_child(
         case = case_service.get_case(db, referral.case_id, actor=actor)
     except NotFound:
         raise NotFound(f"There is no referral {referral_id}") from None
+
+    audit.record_read(
+        db,
+        actor=actor,
+        action=ReadAction.REFERRAL_NATIVE_READ,
+        resource_type="referral",
+        resource_ids=[referral.id],
+    )
     return referral, case_service.public_case(db, case).child

@@ -3,6 +3,8 @@
 The rules themselves (the state machine, consent) live in `referral_rules`; routing in
 `routing`. This module applies them to the database: it adds and flushes, and the
 caller commits once, so a referral, its timeline entry and its event land together.
+The reads answered to a caller (`read_referral`, the listings) record themselves in
+the read audit (`app.services.audit`) in the same way.
 """
 
 import uuid
@@ -27,7 +29,8 @@ from app.schemas.referrals import (
     ReferralPublic,
     ReferralTransition,
 )
-from app.services import access, events, routing, timeline
+from app.services import access, audit, events, routing, timeline
+from app.services.audit import ReadAction
 from app.services.institutions import get_institution
 from app.services.pagination import bad_cursor, decode_cursor, encode_cursor
 from app.services.referral_rules import (
@@ -178,6 +181,25 @@ def get_referral(
     return referral
 
 
+def read_referral(db: Session, referral_id: uuid.UUID, *, actor: Actor) -> Referral:
+    """The referral shown to the actor, recorded in the read audit."""
+    referral = get_referral(db, referral_id, institution_id=actor.institution_id)
+    _record_read(db, actor, ReadAction.REFERRAL_READ, [referral])
+    return referral
+
+
+def _record_read(
+    db: Session, actor: Actor, action: ReadAction, shown: list[Referral]
+) -> None:
+    audit.record_read(
+        db,
+        actor=actor,
+        action=action,
+        resource_type="referral",
+        resource_ids=[referral.id for referral in shown],
+    )
+
+
 def _party(referral: Referral, institution_id: str) -> Party | None:
     if institution_id == referral.from_institution_id:
         return Party.SENDER
@@ -305,37 +327,42 @@ def list_box(
     db: Session,
     *,
     box: Box,
-    institution_id: str,
+    actor: Actor,
     filters: Filters,
     cursor: str | None,
     limit: int,
 ) -> PageOf:
-    """The referrals an institution received (inbox) or sent (outbox), newest first."""
+    """The referrals an institution received (inbox) or sent (outbox), newest first;
+    the ids on the page are recorded in the read audit."""
     side = (
         Referral.to_institution_id if box is Box.INBOX else Referral.from_institution_id
     )
-    query = _filtered(select(Referral).where(side == institution_id), filters)
+    query = _filtered(select(Referral).where(side == actor.institution_id), filters)
     if cursor is not None:
         query = query.where(_after_created(cursor))
 
     query = query.order_by(col(Referral.created_at).desc(), col(Referral.id).desc())
     items = list(db.exec(query.limit(limit + 1)))
-    return _page(items, limit, lambda r: r.created_at.isoformat())
+    page = _page(items, limit, lambda r: r.created_at.isoformat())
+
+    _record_read(db, actor, ReadAction.REFERRAL_LIST, page.items)
+    return page
 
 
 def list_overdue(
     db: Session,
     *,
-    institution_id: str,
+    actor: Actor,
     on: date,
     filters: Filters,
     cursor: str | None,
     limit: int,
 ) -> PageOf:
-    """Referrals past due and not final, sent or received; the longest overdue first."""
+    """Referrals past due and not final, sent or received; the longest overdue first.
+    The ids on the page are recorded in the read audit."""
     mine = or_(
-        col(Referral.from_institution_id) == institution_id,
-        col(Referral.to_institution_id) == institution_id,
+        col(Referral.from_institution_id) == actor.institution_id,
+        col(Referral.to_institution_id) == actor.institution_id,
     )
     query = _filtered(_overdue_query(on).where(mine), filters)
     if cursor is not None:
@@ -343,7 +370,10 @@ def list_overdue(
 
     query = query.order_by(col(Referral.due_date), col(Referral.id))
     items = list(db.exec(query.limit(limit + 1)))
-    return _page(items, limit, lambda r: str(r.due_date))
+    page = _page(items, limit, lambda r: str(r.due_date))
+
+    _record_read(db, actor, ReadAction.REFERRAL_LIST, page.items)
+    return page
 
 
 def _overdue_query(on: date) -> SelectOfScalar[Referral]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import empty_database
+from tests.conftest import empty_database, run_cli
 
 PUENTE = [sys.executable, "-m", "app"]
 
@@ -23,9 +23,7 @@ def _free_port() -> int:
 
 
 def _puente(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [*PUENTE, *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    done = run_cli(env["PUENTE_DATABASE_URL"], *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -1,14 +1,11 @@
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
 from app.models import Case, TimelineEntry
-from tests.conftest import ROOT
+from tests.conftest import run_cli
 from tests.native.conftest import FIXTURES, dgme_record
 
 
@@ -27,22 +24,10 @@ def export(tmp_path: Path) -> Path:
     return path
 
 
-def puente(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PUENTE_DATABASE_URL": database_url, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-    )
-
-
 def test_importing_a_file_registers_each_line_and_reports_the_failures(
     database_url: str, export: Path, db: Session
 ) -> None:
-    done = puente(database_url, "import", "dgme", str(export), "--institution", "dgme")
+    done = run_cli(database_url, "import", "dgme", str(export), "--institution", "dgme")
 
     assert done.returncode == 1, done.stderr
     assert "created: 4  linked: 1  errors: 1" in done.stdout
@@ -57,7 +42,7 @@ def test_importing_a_file_registers_each_line_and_reports_the_failures(
 def test_importing_as_an_unknown_institution_registers_nothing(
     database_url: str, export: Path, db: Session
 ) -> None:
-    done = puente(database_url, "import", "dgme", str(export), "--institution", "sii")
+    done = run_cli(database_url, "import", "dgme", str(export), "--institution", "sii")
 
     assert done.returncode == 1
     assert "no active institution 'sii'" in done.stdout
@@ -68,10 +53,10 @@ def test_importing_the_same_file_again_replays_it_and_registers_nothing(
     database_url: str, export: Path, db: Session
 ) -> None:
     args = ("import", "dgme", str(export), "--institution", "dgme")
-    puente(database_url, *args)
+    run_cli(database_url, *args)
     first = {case.id for case in db.exec(select(Case)).all()}
 
-    again = puente(database_url, *args)
+    again = run_cli(database_url, *args)
 
     # The broken line fails again; the five registered ones are answered from before.
     assert again.returncode == 1, again.stderr
@@ -83,12 +68,12 @@ def test_a_line_added_to_the_file_is_the_only_one_registered_on_a_rerun(
     database_url: str, export: Path, db: Session
 ) -> None:
     args = ("import", "dgme", str(export), "--institution", "dgme")
-    puente(database_url, *args)
+    run_cli(database_url, *args)
     added = dgme_record(numero_registro="SII-2024-005000", nui="069876543")
     with export.open("a", encoding="utf-8") as file:
         file.write(json.dumps(added, ensure_ascii=False) + "\n")
 
-    again = puente(database_url, *args)
+    again = run_cli(database_url, *args)
 
     assert "errors: 1  replayed: 5" in again.stdout
     assert len(db.exec(select(Case)).all()) == 6
@@ -97,9 +82,9 @@ def test_a_line_added_to_the_file_is_the_only_one_registered_on_a_rerun(
 def test_another_institution_importing_the_same_file_registers_its_own_cases(
     database_url: str, export: Path, db: Session
 ) -> None:
-    puente(database_url, "import", "dgme", str(export), "--institution", "dgme")
+    run_cli(database_url, "import", "dgme", str(export), "--institution", "dgme")
 
-    done = puente(database_url, "import", "dgme", str(export), "--institution", "pgr")
+    done = run_cli(database_url, "import", "dgme", str(export), "--institution", "pgr")
 
     assert "replayed: 0" in done.stdout
     registrars = {case.registered_by_id for case in db.exec(select(Case)).all()}
