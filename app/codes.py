@@ -133,9 +133,8 @@ def check_country(code: str) -> str:
 
 def check_subdivision(code: str) -> str:
     """Accept an ISO 3166-2 subdivision code such as SV-SS or MX-CHP."""
-    # pycountry's subdivision lookup is not annotated.
-    found = pycountry.subdivisions.get(code=code.upper())  # type: ignore[no-untyped-call]
-    if found is None:
+    lookup = pycountry.subdivisions.get  # not annotated by pycountry
+    if lookup(code=code.upper()) is None:  # type: ignore[no-untyped-call]
         raise ValueError(f"'{code}' is not an ISO 3166-2 subdivision code")
     return code.upper()
 

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=50, ge=1)
     worker_per_subscription: int = Field(default=4, ge=1)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    overdue_check_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often the worker announces overdue referrals.",
+    )
 
     # Institution adapters
     rnpn_base_url: str = Field(

@@ -36,6 +36,7 @@ from app.notifications import urlpolicy
 from app.notifications.sender import AttemptResult, make_client, send
 from app.notifications.signing import webhook_headers
 from app.services import deliveries
+from app.services import referrals as referral_service
 from app.services.deliveries import Job
 from app.services.secretbox import SecretBox
 from app.settings import Settings
@@ -93,6 +94,7 @@ class Worker:
         """Deliver until `stop` is set, then finish the attempts in flight."""
         log.info("Webhook worker started", worker=self.name)
         async with anyio.create_task_group() as group:
+            group.start_soon(self._announce_overdue_until, stop)
             while not stop.is_set():
                 claimed = await self._claim_into(group)
                 if claimed:
@@ -117,6 +119,25 @@ class Worker:
             await self.deliver(job)
         finally:
             self._in_flight -= 1
+
+    async def _announce_overdue_until(self, stop: anyio.Event) -> None:
+        while not stop.is_set():
+            await anyio.to_thread.run_sync(self.announce_overdue, self._clock())
+            with anyio.move_on_after(self._settings.overdue_check_seconds):
+                await stop.wait()
+
+    def announce_overdue(self, now: datetime) -> int:
+        """Emit `referral.overdue` for referrals past due (blocking: a thread).
+
+        Safe with several workers: each referral is announced once (see
+        `app.services.referrals.mark_overdue`).
+        """
+        with Session(self._engine, expire_on_commit=False) as db:
+            announced = referral_service.mark_overdue(db, referral_service.today(now))
+            db.commit()
+        if announced:
+            log.info("Overdue referrals announced", count=announced)
+        return announced
 
     def claim_due(self, now: datetime, limit: int) -> list[Job]:
         """Lease up to `limit` due deliveries for this worker (blocking: a thread)."""

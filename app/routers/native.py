@@ -75,7 +75,8 @@ MINSAL = "minsal"
 
 # Documentation only: naming the native models in a response puts each in the
 # document's components, where the request bodies below refer to them.
-NativeCase: Any = Union[tuple(adapter.native_model for adapter in ADAPTERS.values())]  # noqa: UP007
+_NATIVE_MODELS = tuple(adapter.native_model for adapter in ADAPTERS.values())
+NativeCase: Any = Union[_NATIVE_MODELS]  # noqa: UP007  (built at run time)
 _NATIVE_CASE_REFS = [
     {"$ref": f"#/components/schemas/{adapter.native_model.__name__}"}
     for adapter in ADAPTERS.values()

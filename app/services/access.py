@@ -4,6 +4,7 @@ referral on. Anything else answers exactly like a case that does not exist."""
 import uuid
 
 from sqlmodel import Session, col, delete, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import NotFound
 from app.models import Case, CaseAccess
@@ -56,7 +57,7 @@ def visible_case(db: Session, *, case_id: uuid.UUID, institution_id: str) -> Cas
     return case
 
 
-def visible_case_ids(institution_id: str):  # type: ignore[no-untyped-def]
+def visible_case_ids(institution_id: str) -> SelectOfScalar[uuid.UUID]:
     """A subquery of the ids of the cases this institution may see."""
     return (
         select(CaseAccess.case_id)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, func, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import InvalidInput
 from app.models import Event, EventRestriction
@@ -86,7 +87,9 @@ def parse_cursor(cursor: str | None) -> int:
     return int(cursor)
 
 
-def _visible_after(institution_id: str, start: int, horizon: int):  # type: ignore[no-untyped-def]
+def _visible_after(
+    institution_id: str, start: int, horizon: int
+) -> SelectOfScalar[Event]:
     restricted = exists().where(
         col(EventRestriction.event_position) == col(Event.position)
     )

@@ -79,9 +79,9 @@ class PageOf:
     next_cursor: str | None
 
 
-def today() -> date:
-    """The date in El Salvador, against which due dates are judged."""
-    return datetime.now(SALVADOR_TIME).date()
+def today(now: datetime | None = None) -> date:
+    """The date in El Salvador, now or at `now`: due dates are judged by it."""
+    return (now or datetime.now(UTC)).astimezone(SALVADOR_TIME).date()
 
 
 def create_referral(db: Session, body: ReferralCreate, *, actor: Actor) -> Referral:

@@ -8,7 +8,8 @@ GRANT = {"grant_type": "client_credentials"}
 
 
 def _error(response: object) -> str:
-    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    content_type = response.headers["content-type"]  # type: ignore[attr-defined]
+    assert content_type == "application/problem+json"
     return str(response.json()["error"])  # type: ignore[attr-defined]
 
 

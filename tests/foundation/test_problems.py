@@ -14,7 +14,8 @@ PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance"}
 
 def _is_problem(response: object, status: int) -> dict[str, object]:
     assert response.status_code == status  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    content_type = response.headers["content-type"]  # type: ignore[attr-defined]
+    assert content_type == "application/problem+json"
     body: dict[str, object] = response.json()  # type: ignore[attr-defined]
     assert PROBLEM_MEMBERS <= body.keys()
     assert body["status"] == status

@@ -25,4 +25,5 @@ def test_production_starts_with_a_key_of_its_own(
     monkeypatch.setenv("PUENTE_ENVIRONMENT", "production")
     monkeypatch.setenv("PUENTE_SIGNING_KEY", key.decode())
     monkeypatch.setenv("PUENTE_SECRETS_KEY", Fernet.generate_key().decode())
-    assert Settings(_env_file=None).environment == "production"  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.environment == "production"

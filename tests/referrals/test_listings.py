@@ -1,9 +1,10 @@
 """Inbox, outbox and overdue listings, their cursors, and the overdue announcement."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -11,6 +12,8 @@ from sqlmodel import Session, col, select
 
 from app.models import Event, Referral
 from app.services.referrals import mark_overdue, today
+from app.settings import Settings
+from app.worker import Worker
 from tests.referrals.conftest import (
     CONSULATE,
     HEALTH,
@@ -163,3 +166,21 @@ def test_overdue_referrals_are_announced_once(
     [payload] = db.exec(query.order_by(col(Event.position)))
     assert payload["referral_id"] == late
     assert payload["due_date"] == str(today() - timedelta(days=2))
+
+
+def test_the_worker_announces_a_referral_once_its_due_date_has_passed_in_el_salvador(
+    engine: Engine,
+    settings: Settings,
+    make_case: MakeCase,
+    send_referral: SendReferral,
+) -> None:
+    referral_id = send_referral(make_case(CONSULATE))["id"]
+    _set_due(engine, referral_id, date(2026, 12, 3))
+    worker = Worker(engine, settings, httpx.AsyncClient())
+
+    # 03:00 UTC on the 4th is still the evening of the 3rd in San Salvador (UTC-6).
+    still_due = worker.announce_overdue(datetime(2026, 12, 4, 3, 0, tzinfo=UTC))
+    overdue = worker.announce_overdue(datetime(2026, 12, 4, 7, 0, tzinfo=UTC))
+    again = worker.announce_overdue(datetime(2026, 12, 4, 8, 0, tzinfo=UTC))
+
+    assert (still_due, overdue, again) == (0, 1, 0)
