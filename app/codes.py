@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 
 class Role(StrEnum):
@@ -154,10 +154,33 @@ def check_language(code: str) -> str:
     return code.lower()
 
 
-CountryCode = Annotated[str, AfterValidator(check_country)]
-SubdivisionCode = Annotated[str, AfterValidator(check_subdivision)]
-DepartmentCode = Annotated[str, AfterValidator(check_sv_department)]
-LanguageCode = Annotated[str, AfterValidator(check_language)]
+def _documented(pattern: str, description: str) -> WithJsonSchema:
+    """The code's shape for generated clients; the validators keep the human message."""
+    return WithJsonSchema(
+        {"type": "string", "pattern": pattern, "description": description}
+    )
+
+
+CountryCode = Annotated[
+    str,
+    AfterValidator(check_country),
+    _documented(r"^[A-Za-z]{2}$", "ISO 3166-1 alpha-2 country code"),
+]
+SubdivisionCode = Annotated[
+    str,
+    AfterValidator(check_subdivision),
+    _documented(r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$", "ISO 3166-2 subdivision code"),
+]
+DepartmentCode = Annotated[
+    str,
+    AfterValidator(check_sv_department),
+    _documented(r"^[Ss][Vv]-[A-Za-z]{2}$", "A department of El Salvador (SV-xx)"),
+]
+LanguageCode = Annotated[
+    str,
+    AfterValidator(check_language),
+    _documented(r"^[A-Za-z]{3}$", "ISO 639-3 language code"),
+]
 
 
 class EntryKind(StrEnum):
