@@ -141,9 +141,7 @@ def _register_line(
     try:
         record = decode_record(raw, what=f"Line {number}")
         case = adapter.to_common(record)
-        request = IdempotentRequest(
-            actor.client_id, _line_key(key, number), "POST", path, record
-        )
+        request = IdempotentRequest(actor.client_id, key, "POST", path, record)
         stored = run_idempotent(
             db, request, lambda: _registered(db, case, number, actor=actor)
         )

@@ -89,3 +89,20 @@ def test_another_institution_importing_the_same_file_registers_its_own_cases(
     assert "replayed: 0" in done.stdout
     registrars = {case.registered_by_id for case in db.exec(select(Case)).all()}
     assert registrars == {"dgme", "pgr"}
+
+
+def test_a_line_that_moved_in_the_file_is_replayed_not_registered_again(
+    database_url: str, tmp_path: Path, db: Session
+) -> None:
+    first, second = dgme_record(), dgme_record(nombre_completo="Rosa Elena Pérez Díaz")
+    export = tmp_path / "moved.ndjson"
+    export.write_text(json.dumps(first) + "\n")
+    run_cli(database_url, "import", "dgme", str(export), "--institution", "dgme")
+
+    export.write_text(json.dumps(second) + "\n" + json.dumps(first) + "\n")
+    again = run_cli(
+        database_url, "import", "dgme", str(export), "--institution", "dgme"
+    )
+
+    assert again.returncode == 0, again.stdout
+    assert len(db.exec(select(Case)).all()) == 2
