@@ -29,6 +29,7 @@ worker: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/ruff format --check app tests bench migrations
+	$(BIN)/mypy app
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix app tests bench migrations
