@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import PROBLEM_BASE, ProblemError
@@ -129,12 +129,28 @@ async def _write_conflict(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# PostgreSQL's verdicts on two transactions that collided: the loser may retry.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A deadlock or serialization failure is a 409 to retry; anything else a 500."""
+    assert isinstance(exc, OperationalError)
+    if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return await _write_conflict(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette runs this handler outside every middleware, after the request id
+    # middleware has unbound its id and without its response header: add both here.
+    request_id = getattr(request.state, "request_id", None)
     # The frames only: an exception's message may quote a child's data.
     log.error(
         "unhandled error",
         error_type=type(exc).__name__,
         traceback="".join(traceback.format_tb(exc.__traceback__)),
+        request_id=request_id,
     )
     return problem_response(
         request,
@@ -142,12 +158,15 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         type_=PROBLEM_BASE + "internal-error",
         title="Internal error",
         detail="The hub failed to handle this request; it has been logged.",
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise as problem+json."""
     app.add_exception_handler(ProblemError, _problem)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _write_conflict)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -11,6 +11,11 @@ Each attempt is sent as soon as it is claimed and the loop never waits for one, 
 slow or dead endpoint only holds its own slots (`worker_per_subscription`, enforced
 through the leases in the database, across every worker process). The clock and the
 random source are injectable so that tests drive retries without sleeping.
+
+No single failure ends the loop: a failed round, a failed overdue check or an attempt
+that breaks is logged (its error type only: messages can quote personal data) and the
+loop goes on, pausing longer while the failures repeat. An attempt that breaks keeps
+its lease until it runs out, and is then claimed again.
 """
 
 import os
@@ -37,13 +42,17 @@ from app.notifications.sender import AttemptResult, make_client, send
 from app.notifications.signing import webhook_headers
 from app.services import deliveries
 from app.services import referrals as referral_service
-from app.services.deliveries import Job
+from app.services.deliveries import Job, Unprepared
 from app.services.secretbox import SecretBox
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+
+# The pause doubles with each failure in a row, up to this many times the usual one:
+# enough not to hammer a database that is down, short enough to resume soon after.
+MAX_BACKOFF = 8
 
 
 def worker_name() -> str:
@@ -87,7 +96,7 @@ class Worker:
         )
         async with anyio.create_task_group() as group:
             for job in jobs:
-                group.start_soon(self.deliver, job, now)
+                group.start_soon(self._deliver_guarded, job, now)
         return len(jobs)
 
     async def run(self, stop: anyio.Event) -> None:
@@ -95,14 +104,28 @@ class Worker:
         log.info("Webhook worker started", worker=self.name)
         async with anyio.create_task_group() as group:
             group.start_soon(self._announce_overdue_until, stop)
+            failures = 0
             while not stop.is_set():
-                claimed = await self._claim_into(group)
+                claimed = await self._claim_round(group)
+                failures = 0 if claimed is not None else failures + 1
                 if claimed:
                     await anyio.sleep(0)
                     continue
-                with anyio.move_on_after(self._settings.worker_poll_seconds):
-                    await stop.wait()
+                poll = self._settings.worker_poll_seconds
+                await _wait(stop, _pause(poll, failures))
         log.info("Webhook worker stopped", worker=self.name)
+
+    async def _claim_round(self, group: anyio.abc.TaskGroup) -> int | None:
+        """How many deliveries were claimed and started; None if the round failed."""
+        try:
+            return await self._claim_into(group)
+        except Exception as exc:
+            log.error(
+                "Webhook claim round failed; trying again after a pause",
+                worker=self.name,
+                error_type=type(exc).__name__,
+            )
+            return None
 
     async def _claim_into(self, group: anyio.abc.TaskGroup) -> int:
         room = self._settings.worker_concurrency - self._in_flight
@@ -116,15 +139,38 @@ class Worker:
 
     async def _deliver_counted(self, job: Job) -> None:
         try:
-            await self.deliver(job)
+            await self._deliver_guarded(job)
         finally:
             self._in_flight -= 1
 
+    async def _deliver_guarded(self, job: Job, now: datetime | None = None) -> None:
+        # Raising here would cancel every other attempt in the task group.
+        try:
+            await self.deliver(job, now)
+        except Exception as exc:
+            log.error(
+                "Webhook attempt failed unexpectedly; retried once its lease ends",
+                delivery_id=str(job.delivery_id),
+                subscription_id=str(job.subscription_id),
+                attempt=job.attempt,
+                error_type=type(exc).__name__,
+            )
+
     async def _announce_overdue_until(self, stop: anyio.Event) -> None:
+        # No extra backoff: the usual pause between checks is already minutes long.
         while not stop.is_set():
+            await self._overdue_round()
+            await _wait(stop, self._settings.overdue_check_seconds)
+
+    async def _overdue_round(self) -> None:
+        try:
             await anyio.to_thread.run_sync(self.announce_overdue, self._clock())
-            with anyio.move_on_after(self._settings.overdue_check_seconds):
-                await stop.wait()
+        except Exception as exc:
+            log.error(
+                "Overdue referral check failed; trying again at the next check",
+                worker=self.name,
+                error_type=type(exc).__name__,
+            )
 
     def announce_overdue(self, now: datetime) -> int:
         """Emit `referral.overdue` for referrals past due (blocking: a thread).
@@ -149,23 +195,35 @@ class Worker:
                 per_subscription=self._settings.worker_per_subscription,
             )
             db.commit()
-            jobs = [
-                job for delivery_id in due if (job := self._claim(db, delivery_id, now))
-            ]
-        return jobs
+            claimed = [self._claim(db, delivery_id, now) for delivery_id in due]
+        return [job for job in claimed if job is not None]
 
     def _claim(self, db: Session, delivery_id: uuid.UUID, now: datetime) -> Job | None:
-        job = deliveries.claim(
-            db,
-            delivery_id,
-            worker=self.name,
-            now=now,
-            lease=self.lease,
-            box=self._box,
-        )
-        # One transaction per lease: a failure later in the batch keeps these.
-        db.commit()
-        return job
+        try:
+            claimed = deliveries.claim(
+                db,
+                delivery_id,
+                worker=self.name,
+                now=now,
+                lease=self.lease,
+                box=self._box,
+                rng=self._rng,
+            )
+            # One transaction per lease: a failure later in the batch keeps these.
+            db.commit()
+        except Exception as exc:
+            # Not raised: the leases already taken this round still have to be sent.
+            db.rollback()
+            log.error(
+                "Webhook claim failed; the delivery stays due",
+                delivery_id=str(delivery_id),
+                error_type=type(exc).__name__,
+            )
+            return None
+        if isinstance(claimed, Unprepared):
+            _log_unprepared(claimed)
+            return None
+        return claimed
 
     async def deliver(self, job: Job, now: datetime | None = None) -> str | None:
         """Send one claimed attempt and record what happened."""
@@ -234,6 +292,27 @@ class Worker:
             db.commit()
         _log_outcome(job, result, status)
         return status
+
+
+def _pause(seconds: float, failures: int) -> float:
+    """The usual pause, doubled for each failure in a row, up to `MAX_BACKOFF` times."""
+    return seconds * min(1 << min(failures, 16), MAX_BACKOFF)
+
+
+async def _wait(stop: anyio.Event, seconds: float) -> None:
+    with anyio.move_on_after(seconds):
+        await stop.wait()
+
+
+def _log_unprepared(claimed: Unprepared) -> None:
+    log.error(
+        "Webhook attempt could not be prepared; recorded as a failed attempt",
+        delivery_id=str(claimed.delivery_id),
+        subscription_id=str(claimed.subscription_id),
+        attempt=claimed.attempt,
+        status=claimed.status,
+        error_type=claimed.error_type,
+    )
 
 
 def _log_outcome(job: Job, result: AttemptResult, status: str | None) -> None:

@@ -12,12 +12,14 @@ APP = Path(__file__).resolve().parent.parent / "app"
 FRAMEWORK = ("fastapi", "starlette")
 DATABASE = ("sqlalchemy", "sqlmodel", "app.db", "app.models")
 
+ABOVE_SERVICES = ("app.routers", "app.main", "app.deps")
+
 RULES = {
-    "services": FRAMEWORK + ("app.routers", "app.main", "app.deps"),
+    "services": FRAMEWORK + ABOVE_SERVICES,
     "models": FRAMEWORK + ("app.routers", "app.services", "app.adapters"),
-    "adapters": FRAMEWORK + DATABASE + ("app.routers", "app.services"),
-    "notifications": FRAMEWORK + DATABASE + ("app.routers", "app.services"),
-    "schemas": FRAMEWORK + DATABASE + ("app.routers", "app.services"),
+    "adapters": FRAMEWORK + DATABASE + ABOVE_SERVICES + ("app.services",),
+    "notifications": FRAMEWORK + DATABASE + ABOVE_SERVICES + ("app.services",),
+    "schemas": FRAMEWORK + DATABASE + ABOVE_SERVICES + ("app.services",),
 }
 
 

@@ -64,7 +64,8 @@ def _with_etag(db: Session, case: Case, response: Response) -> CasePublic:
     return case_service.public_case(db, case)
 
 
-def _registered(db: Session, caller: Principal, body: CaseCreate) -> Created:
+def registered(db: Session, caller: Principal, body: CaseCreate) -> Created:
+    """Register the case and shape the 201; the native twin answers the same way."""
     registration = case_service.register(db, body, actor=caller)
     case = registration.case
     public = case_service.public_case(db, case)
@@ -94,9 +95,10 @@ def _timeline_entry(row: TimelineRow) -> TimelineEntry:
     summary="Register a case",
     description="Opens a case for a child. When the hub already knows the child (by "
     "any shared identifier, or else by the same names and date of birth) the case is "
-    "linked to that child, and `child_match` says so. Your institution leads the case "
-    "unless `lead_institution` names another. Send an `Idempotency-Key` to retry "
-    "safely.",
+    "linked to that child, and `child_match` says so; the read audit records that "
+    "you were shown a known child. Your institution leads the case unless "
+    "`lead_institution` names another (never the regional body, which receives "
+    "statistics only). Send an `Idempotency-Key` to retry safely.",
     responses={
         201: {"description": "Registered", "headers": _CREATED_HEADERS},
         **problem_responses(*AUTH_ERRORS, 409, 422),
@@ -105,7 +107,7 @@ def _timeline_entry(row: TimelineRow) -> TimelineEntry:
 def register_case(
     body: CaseCreate, db: DbDep, caller: WriterDep, idempotent: IdempotentDep
 ) -> Response:
-    return idempotent(caller, body, lambda: _registered(db, caller, body))
+    return idempotent(caller, body, lambda: registered(db, caller, body))
 
 
 @router.get(
@@ -169,7 +171,9 @@ def get_case(
     description="Changes the fields present and leaves the others (merge-patch). Send "
     "`If-Match` with the ETag you read. `status` closes (`closed`) or reopens "
     "(`open`) the case. New identifiers of the child are added; existing ones are "
-    "kept.",
+    "kept. Only the lead institution or the child-protection authority may change "
+    "`consent` or `status` (403 otherwise). A change to the child moves every other "
+    "case of that child to its next version too, with its `case.updated` event.",
     responses={
         200: {"description": "The updated case", "headers": _ETAG},
         **problem_responses(*AUTH_ERRORS, 404, 409, 412, 422, 428),
@@ -184,8 +188,9 @@ def update_case(
     if_match: RequiredIfMatchDep,
 ) -> CasePublic:
     case = case_service.update_case(db, case_id, body, actor=caller, if_match=if_match)
+    public = _with_etag(db, case, response)
     db.commit()
-    return _with_etag(db, case, response)
+    return public
 
 
 @router.post(
@@ -194,7 +199,7 @@ def update_case(
     description="Only the lead institution may hand over its case, for instance the "
     "consulate to the child-protection authority on reception. The new lead may see "
     "the case from then on; the former lead keeps seeing it only if it registered it "
-    "or holds a referral on it.",
+    "or holds a referral on it. The regional body cannot lead a case (422).",
     responses={
         200: {"description": "The case with its new lead", "headers": _ETAG},
         **problem_responses(*AUTH_ERRORS, 404, 409, 422),
@@ -208,8 +213,9 @@ def transfer_lead(
     caller: WriterDep,
 ) -> CasePublic:
     case = case_service.transfer_lead(db, case_id, body, actor=caller)
+    public = _with_etag(db, case, response)
     db.commit()
-    return _with_etag(db, case, response)
+    return public
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from app.auth.scopes import Scope
@@ -15,7 +15,29 @@ from app.services import feed
 router = APIRouter(prefix="/v1/events", tags=["events"])
 ReaderDep = Annotated[Principal, require(Scope.EVENTS_READ)]
 MAX_WAIT_SECONDS = 30
-POLL_SECONDS = 0.5
+
+
+class PollClock:
+    """How a long poll tells the time and waits between reads of the feed.
+
+    A dependency, so that tests can count the reads without sleeping.
+    """
+
+    interval = 0.5
+
+    def now(self) -> float:
+        return anyio.current_time()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+def get_poll_clock() -> PollClock:
+    """The real clock; tests override this dependency."""
+    return PollClock()
+
+
+PollClockDep = Annotated[PollClock, Depends(get_poll_clock)]
 
 
 @router.get(
@@ -30,20 +52,21 @@ POLL_SECONDS = 0.5
 async def read_feed(
     db: DbDep,
     reader: ReaderDep,
+    clock: PollClockDep,
     after: Annotated[str | None, Query(description="A `cursor` from this feed")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> FeedPage:
-    deadline = anyio.current_time() + wait
+    deadline = clock.now() + wait
     while True:
         page = await anyio.to_thread.run_sync(
             _read, db, reader.institution_id, after, limit
         )
-        remaining = deadline - anyio.current_time()
+        remaining = deadline - clock.now()
         if page.events or remaining <= 0:
             return page
         after = page.cursor
-        await anyio.sleep(min(POLL_SECONDS, remaining))
+        await clock.sleep(min(clock.interval, remaining))
 
 
 def _read(db: Session, institution_id: str, after: str | None, limit: int) -> FeedPage:

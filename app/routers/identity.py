@@ -3,7 +3,7 @@
 Nothing personal is logged here: the registry's answer goes back to the caller and
 nowhere else, and the hub keeps none of it unless the caller registers a case. The
 read audit records that the caller looked someone up, by which identifier type and
-whether the registry knew them, never the identifier itself.
+whether the registry knew them (or failed to answer), never the identifier itself.
 """
 
 from typing import Annotated, Literal
@@ -16,7 +16,7 @@ from app.adapters.rnpn import RnpnClient
 from app.auth.scopes import Scope
 from app.codes import IdentifierType
 from app.deps import DbDep, Principal, require
-from app.errors import NotFound
+from app.errors import NotFound, UpstreamError
 from app.schemas.cases import Child
 from app.schemas.problems import AUTH_ERRORS, problem_responses
 from app.services import audit
@@ -55,7 +55,11 @@ LookupDep = Annotated[Principal, require(Scope.IDENTITY_READ)]
 
 
 def _record_lookup(
-    db: Session, caller: Principal, identifier_type: IdentifierType, *, found: bool
+    db: Session,
+    caller: Principal,
+    identifier_type: IdentifierType,
+    *,
+    found: bool | None,
 ) -> None:
     audit.record_identity_lookup(
         db, actor=caller, identifier_type=identifier_type, found=found
@@ -87,7 +91,12 @@ async def lookup_child(
     caller: LookupDep,
 ) -> Child:
     kind = IdentifierType(identifier_type)
-    child = await rnpn.lookup(kind, value)
+    try:
+        child = await rnpn.lookup(kind, value)
+    except UpstreamError:
+        # The registry was still asked for the caller: recorded, then answered 5xx.
+        await run_in_threadpool(_record_lookup, db, caller, kind, found=None)
+        raise
 
     # The session is synchronous: keep its round trips off the event loop. A lookup
     # that found nobody is recorded too: the registry was still asked for the caller.

@@ -46,7 +46,8 @@ from app.deps import (
     require,
 )
 from app.errors import UnsupportedMediaType
-from app.schemas.cases import CaseCreate, CaseRegistered, ChildMatch
+from app.routers.cases import registered
+from app.schemas.cases import CaseRegistered
 from app.schemas.native import (
     DGME_RECORD_EXAMPLE,
     FHIR_BUNDLE_EXAMPLE,
@@ -143,19 +144,6 @@ NativeRecordDep = Annotated[dict[str, Any], Depends(_native_record)]
 NdjsonDep = Annotated[list[native_service.Line], Depends(_ndjson_lines)]
 
 
-def _registered(db: Session, caller: Principal, case: CaseCreate) -> Created:
-    registration = case_service.register(db, case, actor=caller)
-    public = case_service.public_case(db, registration.case)
-    match = ChildMatch(linked=registration.linked, matched_on=registration.matched_on)
-
-    registered = CaseRegistered(**dict(public), child_match=match)
-    headers = {
-        "Location": f"/v1/cases/{public.id}",
-        "ETag": etag(public.version),
-    }
-    return Created(201, registered, headers)
-
-
 def _referral_sent(
     db: Session, caller: Principal, inbound: InboundReferral, bundle: dict[str, Any]
 ) -> Created:
@@ -218,7 +206,7 @@ def register_native_case(
     record: NativeRecordDep,
 ) -> Response:
     case = adapter.to_common(record)
-    return idempotent(caller, case, lambda: _registered(db, caller, case))
+    return idempotent(caller, case, lambda: registered(db, caller, case))
 
 
 @router.post(
@@ -404,7 +392,6 @@ def update_minsal_task(
     referral = native_service.move_by_task(
         db, referral_id, change, actor=caller, if_match=if_match
     )
-    db.commit()
-
     rendered = adapter.update_from_common(referral_service.public_view(referral))
+    db.commit()
     return FhirResponse(rendered, headers={"ETag": etag(referral.version)})

@@ -7,13 +7,16 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Form, Header, Request
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from app.deps import DbDep, SettingsDep, TokensDep
 from app.errors import OAuthError
+from app.models import Client
 from app.models.types import utcnow
-from app.ratelimit import check_rate
+from app.ratelimit import check_rate, count_hit, refuse_when_spent
 from app.schemas.problems import problem_responses
 from app.services import clients as client_service
+from app.settings import Settings
 
 router = APIRouter(tags=["auth"])
 
@@ -54,6 +57,32 @@ def _credentials(
             "invalid_client", "Client authentication is required", status=401
         )
     return client_id, client_secret
+
+
+def _authenticated(
+    request: Request, db: Session, settings: Settings, client_id: str, secret: str
+) -> Client:
+    """The client these credentials belong to, within the token rate limits.
+
+    Failures are counted per (remote address, client id) and successes per client:
+    a guesser is slowed down from where it guesses, while the client id alone, which
+    is no secret, cannot be used to lock its owner out from elsewhere. The address is
+    the connection's, or a trusted proxy's X-Forwarded-For (uvicorn's
+    `--forwarded-allow-ips`); a proxy that is not trusted makes every caller one
+    address, and a guesser behind it slows down that client for all of them.
+    """
+    limit = settings.token_rate_limit
+    address = request.client.host if request.client else "unknown"
+    failures = f"token-failures:{address}:{client_id}"
+    refuse_when_spent(request, limit, failures)
+
+    time_cost = settings.password_hash_time_cost
+    client = client_service.authenticate(db, client_id, secret, time_cost=time_cost)
+    if client is None:
+        count_hit(request, limit, failures)
+        raise OAuthError("invalid_client", "Unknown client or wrong secret", status=401)
+    check_rate(request, limit, f"token:{client.id}")
+    return client
 
 
 def _granted_scopes(requested: str | None, held: list[str]) -> list[str]:
@@ -121,10 +150,7 @@ def issue_token(
             "unsupported_grant_type", "Only client_credentials is supported"
         )
     cid, secret = _credentials(authorization, client_id, client_secret)
-    check_rate(request, settings.token_rate_limit, f"token:{cid}")
-    client = client_service.authenticate(db, cid, secret)
-    if client is None:
-        raise OAuthError("invalid_client", "Unknown client or wrong secret", status=401)
+    client = _authenticated(request, db, settings, cid, secret)
     granted = _granted_scopes(scope, client.scopes)
     token, ttl = tokens.issue(
         client_id=client.id,

@@ -27,6 +27,7 @@ def grant(db: Session, *, case_id: uuid.UUID, institution_id: str, reason: str) 
 def withdraw(
     db: Session, *, case_id: uuid.UUID, institution_id: str, reason: str
 ) -> None:
+    """Remove that one reason; other reasons to see the case still hold."""
     db.exec(
         delete(CaseAccess).where(
             col(CaseAccess.case_id) == case_id,
@@ -37,6 +38,7 @@ def withdraw(
 
 
 def can_see(db: Session, *, case_id: uuid.UUID, institution_id: str) -> bool:
+    """True while the institution holds any reason to see the case."""
     query = select(CaseAccess.case_id).where(
         CaseAccess.case_id == case_id, CaseAccess.institution_id == institution_id
     )

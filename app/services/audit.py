@@ -29,7 +29,8 @@ A refused read (404 for a case the caller may not see, as for a missing one) rec
 nothing: it showed nothing, and its transaction is rolled back. The request log keeps
 the attempt (request id, route, status). The identity lookup is the exception in
 one way: the hub did ask the registry for the caller, so a lookup that found nobody
-is recorded too, with `found: false`.
+is recorded too, with `found: false`, and one the registry failed to answer (the
+caller got a 502, 503 or 504) with `found: null`.
 
 Nothing personal goes into a row: ids, codes and flags only. An identity lookup keeps
 the identifier's type, never its value.
@@ -40,15 +41,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 import structlog
-from sqlalchemy import ColumnElement, String, and_, cast, or_
+from sqlalchemy import ColumnElement, String, cast
 from sqlmodel import Session, col, select
 
 from app.codes import IdentifierType
 from app.models import AuditEntry
-from app.services.pagination import bad_cursor, decode_cursor, encode_cursor
+from app.services.actors import Actor
+from app.services.pagination import beyond, decode_time_key, page_of
 
 
 class ReadAction(StrEnum):
@@ -60,24 +61,18 @@ class ReadAction(StrEnum):
     REFERRAL_LIST = "referral.list"
     REFERRAL_NATIVE_READ = "referral.native_read"
     IDENTITY_LOOKUP = "identity.lookup"
-
-
-class Reader(Protocol):
-    """Who was shown the records: `app.deps.Principal` fits."""
-
-    @property
-    def client_id(self) -> str: ...
-
-    @property
-    def institution_id(self) -> str: ...
+    # A registration linked to a child already known: it shows another's record.
+    CHILD_LINKED = "child.linked"
 
 
 # Only codes and flags: a value that could name a child has no place in `detail`.
-Detail = dict[str, str | bool]
+Detail = dict[str, str | bool | None]
 
 
 @dataclass(frozen=True)
 class AuditFilters:
+    """What the admin listing keeps; each filter left as None keeps everything."""
+
     institution_id: str | None = None
     resource_id: uuid.UUID | None = None
     action: ReadAction | None = None
@@ -86,6 +81,8 @@ class AuditFilters:
 
 @dataclass(frozen=True)
 class AuditPage:
+    """One page of entries, and the cursor of the next one if there is one."""
+
     items: list[AuditEntry]
     next_cursor: str | None
 
@@ -93,7 +90,7 @@ class AuditPage:
 def record_read(
     db: Session,
     *,
-    actor: Reader,
+    actor: Actor,
     action: ReadAction,
     resource_type: str,
     resource_ids: Iterable[uuid.UUID],
@@ -115,9 +112,10 @@ def record_read(
 
 
 def record_identity_lookup(
-    db: Session, *, actor: Reader, identifier_type: IdentifierType, found: bool
+    db: Session, *, actor: Actor, identifier_type: IdentifierType, found: bool | None
 ) -> AuditEntry:
-    """Record a registry lookup by the identifier's type; its value is never given."""
+    """Record a registry lookup by the identifier's type (never its value); `found`
+    is None when the registry failed to answer."""
     return record_read(
         db,
         actor=actor,
@@ -139,15 +137,14 @@ def list_entries(
 ) -> AuditPage:
     """The entries matching `filters`, newest first, one page at a time."""
     query = select(AuditEntry).where(*_conditions(filters))
+    at, entry_id = col(AuditEntry.at), col(AuditEntry.id)
     if cursor is not None:
-        query = query.where(_before(cursor))
+        key = decode_time_key(cursor)
+        query = query.where(beyond(at, entry_id, key, descending=True))
 
-    ordered = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+    ordered = query.order_by(at.desc(), entry_id.desc())
     rows = list(db.exec(ordered.limit(limit + 1)))
-    if len(rows) <= limit:
-        return AuditPage(rows, None)
-    last = rows[limit - 1]
-    return AuditPage(rows[:limit], encode_cursor(last.at.isoformat(), str(last.id)))
+    return AuditPage(*page_of(rows, limit, key=lambda entry: (entry.at, entry.id)))
 
 
 def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:
@@ -172,18 +169,3 @@ def _names(resource_id: uuid.UUID) -> ColumnElement[bool]:
     large enough for admins to feel the scan.
     """
     return cast(col(AuditEntry.resource_ids), String).like(f'%"{resource_id}"%')
-
-
-def _before(cursor: str) -> ColumnElement[bool]:
-    """Rows after the cursor in (at, id) descending order."""
-    raw_at, raw_id = decode_cursor(cursor, parts=2)
-    try:
-        at, last_id = datetime.fromisoformat(raw_at), uuid.UUID(raw_id)
-    except ValueError:
-        raise bad_cursor() from None
-    if at.tzinfo is None:
-        raise bad_cursor()
-    return or_(
-        col(AuditEntry.at) < at,
-        and_(col(AuditEntry.at) == at, col(AuditEntry.id) < last_id),
-    )

@@ -12,21 +12,22 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.codes import CaseStatus, VulnerabilityCategory
+from app.codes import CaseStatus, Role, VulnerabilityCategory
 from app.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from app.models import Case, CaseVulnerability, TimelineEntry
 from app.models.types import utcnow
 from app.schemas import cases as wire
 from app.services import access, audit, children, events, timeline
+from app.services.actors import Actor
 from app.services.audit import ReadAction
-from app.services.institutions import get_institution
-from app.services.pagination import bad_cursor, decode_cursor, encode_cursor
+from app.services.institutions import case_party
+from app.services.pagination import beyond, decode_time_key, page_of
 
 # Wire fields kept in columns of the case itself; `origin` spans two columns.
 CASE_FIELDS = frozenset(
@@ -41,20 +42,19 @@ CASE_FIELDS = frozenset(
 )
 # Fields that a merge patch may not remove by sending null.
 NOT_NULLABLE = ("child", "status")
-
-
-class Actor(Protocol):
-    """Who acts: `app.deps.Principal` fits, and so can a worker's identity."""
-
-    @property
-    def institution_id(self) -> str: ...
-
-    @property
-    def client_id(self) -> str: ...
+# Decisions about the case itself: what may be shared, and whether it is over. A
+# recipient allowed to widen consent could authorise its own later referrals.
+LEAD_ONLY = ("consent", "status")
+# Besides the lead, the authority that protects children may make those decisions.
+DECIDING_ROLES = frozenset({Role.CHILD_PROTECTION})
+# The timeline note on a case whose child was edited through another case.
+CHILD_CHANGED_ELSEWHERE = "Changed: child (through another case of the same child)"
 
 
 @dataclass(frozen=True)
 class Registration:
+    """A new case, and whether it was linked to a child the hub already knew."""
+
     case: Case
     linked: bool
     matched_on: str | None
@@ -62,6 +62,8 @@ class Registration:
 
 @dataclass(frozen=True)
 class Filters:
+    """What a listing keeps; each filter left as None keeps everything."""
+
     status: CaseStatus | None = None
     vulnerability: VulnerabilityCategory | None = None
     lead_institution: str | None = None
@@ -70,6 +72,8 @@ class Filters:
 
 @dataclass(frozen=True)
 class CasePage:
+    """One page of cases, and the cursor of the next one if there is one."""
+
     items: list[Case]
     next_cursor: str | None
 
@@ -77,11 +81,12 @@ class CasePage:
 def register(db: Session, data: wire.CaseCreate, *, actor: Actor) -> Registration:
     """Open a case, on a child the hub already knows when it recognises one."""
     lead = data.lead_institution or actor.institution_id
-    get_institution(db, lead, pointer="/lead_institution")
+    case_party(db, lead, pointer="/lead_institution")
 
     child, matched_on = children.recognise(db, data.child)
     if child is None:
         child = children.create(db, data.child)
+    note = _registration_note(matched_on, children.differing(child, data.child))
     children.attach(db, child.id, children.identifier_keys(data.child))
 
     now = utcnow()
@@ -98,7 +103,9 @@ def register(db: Session, data: wire.CaseCreate, *, actor: Actor) -> Registratio
     _set_vulnerabilities(db, case.id, data.vulnerabilities)
 
     _grant_first_access(db, case, actor=actor)
-    _log(db, case, actor, "case.registered", _registration_note(matched_on))
+    if matched_on is not None:
+        _record_link(db, case, matched_on, actor=actor)
+    _log(db, case, actor, "case.registered", note)
     events.record(
         db,
         type="case.created",
@@ -152,11 +159,14 @@ def list_cases(
     query = _filtered(filters).where(
         col(Case.id).in_(access.visible_case_ids(actor.institution_id))
     )
+    updated_at, case_id = col(Case.updated_at), col(Case.id)
     if cursor is not None:
-        query = query.where(_after(cursor))
+        key = decode_time_key(cursor)
+        query = query.where(beyond(updated_at, case_id, key, descending=False))
 
-    ordered = query.order_by(col(Case.updated_at), col(Case.id)).limit(limit + 1)
-    page = _case_page(list(db.exec(ordered)), limit)
+    ordered = query.order_by(updated_at, case_id).limit(limit + 1)
+    rows = list(db.exec(ordered))
+    page = CasePage(*page_of(rows, limit, key=lambda case: (case.updated_at, case.id)))
 
     audit.record_read(
         db,
@@ -166,16 +176,6 @@ def list_cases(
         resource_ids=[case.id for case in page.items],
     )
     return page
-
-
-def _case_page(rows: list[Case], limit: int) -> CasePage:
-    """One page, and a cursor when there is another (one row past `limit` was read)."""
-    if len(rows) <= limit:
-        return CasePage(rows, None)
-    last = rows[limit - 1]
-    return CasePage(
-        rows[:limit], encode_cursor(last.updated_at.isoformat(), str(last.id))
-    )
 
 
 def update_case(
@@ -197,6 +197,10 @@ def update_case(
     if not changed:
         return case
 
+    # Checked on what really changed, so a full patch repeating them is fine; the
+    # edge rolls back what `_apply` wrote.
+    _check_decider(case, changed, actor=actor)
+
     _bump_version(db, case)
     _log(db, case, actor, "case.updated", f"Changed: {', '.join(changed)}")
     events.record(
@@ -205,6 +209,8 @@ def update_case(
         case_id=case.id,
         payload={"changed": changed, "status": case.status, "version": case.version},
     )
+    if "child" in changed:
+        _move_other_cases_of_child(db, case, actor=actor)
     return case
 
 
@@ -257,6 +263,7 @@ def public_cases(db: Session, cases: Sequence[Case]) -> list[wire.CasePublic]:
 
 
 def public_case(db: Session, case: Case) -> wire.CasePublic:
+    """One case as the wire shows it."""
     return public_cases(db, [case])[0]
 
 
@@ -271,10 +278,30 @@ def _grant_first_access(db: Session, case: Case, *, actor: Actor) -> None:
         access.grant(db, case_id=case.id, institution_id=institution_id, reason=reason)
 
 
-def _registration_note(matched_on: str | None) -> str | None:
+def _registration_note(matched_on: str | None, differing: list[str]) -> str | None:
+    """Say what the link rests on, and which sent details the case does not show;
+    never the values, which the timeline's readers may not all be shown."""
     if matched_on is None:
         return None
-    return f"Linked to a child already known (matched on {matched_on})"
+    note = f"Linked to a child already known (matched on {matched_on})"
+    if differing:
+        note += (
+            f"; the child's recorded {', '.join(differing)} differ from those "
+            "sent and are kept"
+        )
+    return note
+
+
+def _record_link(db: Session, case: Case, matched_on: str, *, actor: Actor) -> None:
+    """Audit the link: the new case shows a child another institution recorded."""
+    audit.record_read(
+        db,
+        actor=actor,
+        action=ReadAction.CHILD_LINKED,
+        resource_type="child",
+        resource_ids=[case.child_id],
+        detail={"case_id": str(case.id), "matched_on": matched_on},
+    )
 
 
 # Listing
@@ -295,22 +322,6 @@ def _filtered(filters: Filters) -> SelectOfScalar[Case]:
         )
         query = query.where(col(Case.id).in_(flagged))
     return query
-
-
-def _after(cursor: str) -> ColumnElement[bool]:
-    """Cases after the cursor in (updated_at, id) order, without row-value syntax."""
-    raw_at, raw_id = decode_cursor(cursor, parts=2)
-    try:
-        at, id_ = datetime.fromisoformat(raw_at), uuid.UUID(raw_id)
-    except ValueError:
-        raise bad_cursor() from None
-    if at.tzinfo is None:
-        raise bad_cursor()
-
-    return or_(
-        col(Case.updated_at) > at,
-        and_(col(Case.updated_at) == at, col(Case.id) > id_),
-    )
 
 
 # Updating
@@ -379,6 +390,23 @@ def _set_columns(case: Case, patch: wire.CaseUpdate, present: set[str]) -> list[
     return changed
 
 
+def _check_decider(case: Case, changed: list[str], *, actor: Actor) -> None:
+    """403 naming the fields when consent or status is changed by another party."""
+    refused = [name for name in changed if name in LEAD_ONLY]
+    lead = case.lead_institution_id
+    if not refused or actor.institution_id == lead or actor.role in DECIDING_ROLES:
+        return
+    raise Forbidden(
+        f"Only the lead institution ({lead}) or the child-protection authority may "
+        f"change: {', '.join(refused)}",
+        lead_institution=lead,
+        errors=[
+            {"pointer": f"/{name}", "detail": "the lead or child protection only"}
+            for name in refused
+        ],
+    )
+
+
 def _set_status(case: Case, status: CaseStatus | None) -> bool:
     """Close or reopen; merging has its own operation."""
     if status == CaseStatus.MERGED:
@@ -412,8 +440,40 @@ def _bump_version(db: Session, case: Case) -> None:
     db.refresh(case, ["version", "updated_at"])
 
 
+def _move_other_cases_of_child(db: Session, case: Case, *, actor: Actor) -> None:
+    """Give every other case of the child its next version, timeline entry and event.
+
+    They show the same child, so their ETags must change and their institutions hear
+    of it. One statement moves them all; no client read them, so there is no version
+    to compare, and the update locks their rows against concurrent writers.
+    """
+    statement = (
+        update(Case)
+        .where(col(Case.child_id) == case.child_id, col(Case.id) != case.id)
+        .values(version=col(Case.version) + 1, updated_at=utcnow())
+        .returning(col(Case.id), col(Case.version), col(Case.status))
+    )
+    moved = sorted(tuple(row) for row in db.exec(statement))
+
+    for other_id, version, status in moved:
+        timeline.add(
+            db,
+            case_id=other_id,
+            institution_id=actor.institution_id,
+            client_id=actor.client_id,
+            action="case.updated",
+            note=CHILD_CHANGED_ELSEWHERE,
+        )
+        events.record(
+            db,
+            type="case.updated",
+            case_id=other_id,
+            payload={"changed": ["child"], "status": status, "version": version},
+        )
+
+
 def _new_lead(db: Session, case: Case, institution_id: str) -> str:
-    target = get_institution(db, institution_id, pointer="/to_institution")
+    target = case_party(db, institution_id, pointer="/to_institution")
     if target.id == case.lead_institution_id:
         raise InvalidInput(
             f"{target.id} already leads this case",

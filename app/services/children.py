@@ -32,6 +32,8 @@ LIFELONG = {IdentifierType.NUI.value, IdentifierType.BIRTH_CERTIFICATE.value}
 
 # (type, value, issuer) as stored: issuer "" when there is none.
 IdentifierKey = tuple[str, str, str]
+# The details that say who a child is, compared when a registration links to one.
+IDENTIFYING_DETAILS = ("given_names", "family_names", "birth_date")
 
 
 def fold(text: str) -> str:
@@ -42,6 +44,7 @@ def fold(text: str) -> str:
 
 
 def match_key(given_names: str, family_names: str, birth_date: date) -> str:
+    """The key two records of one child share: folded names and the birth date."""
     return f"{fold(given_names)}|{fold(family_names)}|{birth_date.isoformat()}"
 
 
@@ -73,10 +76,20 @@ def recognise(db: Session, child: wire.Child) -> tuple[Child | None, str | None]
 
 
 def create(db: Session, data: wire.Child) -> Child:
+    """A new child, as sent."""
     child = Child(**_columns(data))
     db.add(child)
     db.flush()
     return child
+
+
+def differing(child: Child, sent: wire.Child) -> list[str]:
+    """The identifying details of the known child that the sent ones do not repeat."""
+    return [
+        name
+        for name in IDENTIFYING_DETAILS
+        if getattr(child, name) != getattr(sent, name)
+    ]
 
 
 def update(db: Session, child_id: uuid.UUID, data: wire.Child) -> bool:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from app.auth.passwords import DUMMY_HASH, hash_secret, new_secret, verify_secret
+from app.auth.passwords import dummy_hash, hash_secret, new_secret, verify_secret
 from app.auth.scopes import Scope
 from app.auth.tokens import TokenClaims
 from app.errors import InvalidInput, NotFound, Unauthorized
@@ -90,11 +90,14 @@ def revoke(db: Session, client_id: str) -> Client:
     return client
 
 
-def authenticate(db: Session, client_id: str, secret: str) -> Client | None:
-    """The active client these credentials belong to, or None."""
+def authenticate(
+    db: Session, client_id: str, secret: str, *, time_cost: int
+) -> Client | None:
+    """The active client these credentials belong to, or None; `time_cost` is the
+    hash cost of real secrets, which an unknown id is made to take as long as."""
     client = db.get(Client, client_id)
     if client is None:
-        verify_secret(DUMMY_HASH, secret)
+        verify_secret(dummy_hash(time_cost), secret)
         return None
     if not verify_secret(client.secret_hash, secret) or client.revoked_at:
         return None

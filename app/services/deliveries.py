@@ -8,6 +8,10 @@ A delivery's life, one attempt at a time:
         pending, next_attempt_at      any other failure, on the backoff schedule
         dead                          the schedule is exhausted: the owner is told
 
+An attempt that cannot even be prepared (a signing secret that no longer decrypts, a
+format that fails to render) is recorded at claim time as a failed attempt on the same
+schedule, so one broken subscription never stops the others' deliveries.
+
 Claiming is a conditional UPDATE that only one worker can win (rowcount 1), so two
 workers never send the same attempt. A worker that dies after sending but before
 acknowledging leaves its lease to expire; the delivery is then claimed again and
@@ -27,10 +31,10 @@ The worker (`app.worker`) commits after `claim` and after `acknowledge`.
 import json
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy import ColumnElement, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -47,7 +51,7 @@ from app.models.notifications import (
 from app.notifications.backoff import next_attempt_at
 from app.notifications.sender import AttemptResult
 from app.services import events, subscriptions
-from app.services.pagination import bad_cursor, decode_cursor, encode_cursor
+from app.services.pagination import beyond, decode_position_key, page_of
 from app.services.secretbox import SecretBox
 
 DEAD_LETTERED = "delivery.dead_lettered"
@@ -70,6 +74,17 @@ class Job:
     url: str
     secrets: list[str]
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Unprepared:
+    """A claimed attempt that could not be built; recorded as failed, not sent."""
+
+    delivery_id: uuid.UUID
+    subscription_id: uuid.UUID
+    attempt: int
+    error_type: str
+    status: str | None
 
 
 def due(
@@ -147,9 +162,11 @@ def claim(
     now: datetime,
     lease: timedelta,
     box: SecretBox,
-) -> Job | None:
+    rng: random.Random,
+) -> Job | Unprepared | None:
     """Take the lease on a due delivery and open its attempt; None if another worker
-    was faster or it is no longer due."""
+    was faster or it is no longer due, `Unprepared` if the attempt could not be built
+    (then already recorded as failed and scheduled like any other failure)."""
     won = db.execute(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id)
@@ -168,7 +185,15 @@ def claim(
 
     delivery = db.get_one(Delivery, delivery_id, populate_existing=True)
     attempt = _open_attempt(db, delivery, worker=worker, now=now)
-    return _job(db, delivery, attempt, box=box, now=now)
+    subscription = db.get_one(Subscription, delivery.subscription_id)
+    event = db.get_one(Event, delivery.event_position)
+    job = _job(delivery, attempt, subscription, event)
+    try:
+        return _prepared(job, subscription, event, box=box, now=now)
+    except Exception as exc:
+        # Deliberately broad: whatever breaks one subscription's secret or format
+        # must not escape, or the oldest due delivery fails every claim, forever.
+        return _unprepared(db, job, exc, worker=worker, now=now, rng=rng)
 
 
 def _open_attempt(
@@ -195,15 +220,12 @@ def _open_attempt(
 
 
 def _job(
-    db: Session,
     delivery: Delivery,
     attempt: DeliveryAttempt,
-    *,
-    box: SecretBox,
-    now: datetime,
+    subscription: Subscription,
+    event: Event,
 ) -> Job:
-    subscription = db.get_one(Subscription, delivery.subscription_id)
-    event = db.get_one(Event, delivery.event_position)
+    """The attempt's identity; `_prepared` adds what can fail: secrets and body."""
     return Job(
         delivery_id=delivery.id,
         attempt_id=attempt.id,
@@ -214,8 +236,42 @@ def _job(
         event_type=event.type,
         attempt=delivery.attempts,
         url=subscription.url,
+        secrets=[],
+        body=b"",
+    )
+
+
+def _prepared(
+    job: Job, subscription: Subscription, event: Event, *, box: SecretBox, now: datetime
+) -> Job:
+    return replace(
+        job,
         secrets=subscriptions.live_secrets(subscription, box=box, now=now),
         body=envelope(event, format=subscription.format),
+    )
+
+
+def _unprepared(
+    db: Session,
+    job: Job,
+    error: Exception,
+    *,
+    worker: str,
+    now: datetime,
+    rng: random.Random,
+) -> Unprepared:
+    # The type only: an exception's message can quote the data it choked on.
+    error_type = type(error).__name__
+    result = AttemptResult(
+        "retry", None, 0.0, f"the attempt could not be prepared: {error_type}"
+    )
+    status = acknowledge(db, job, result, worker=worker, now=now, rng=rng)
+    return Unprepared(
+        delivery_id=job.delivery_id,
+        subscription_id=job.subscription_id,
+        attempt=job.attempt,
+        error_type=error_type,
+        status=status,
     )
 
 
@@ -316,6 +372,9 @@ def _gone(
     db: Session, job: Job, result: AttemptResult, *, worker: str, now: datetime
 ) -> str | None:
     status = _finish(db, job, result, worker=worker, now=now, status=CANCELLED)
+    if status is None:
+        # The lease was lost: the worker that holds it now decides for the delivery.
+        return None
     subscription = db.get_one(Subscription, job.subscription_id)
     if subscription.active:
         subscriptions.disable(db, subscription, reason=GONE_REASON)
@@ -374,25 +433,13 @@ def list_deliveries(
         query = query.where(_before(cursor))
 
     rows = list(db.exec(query.limit(limit + 1)))
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(str(last.event_position), str(last.id))
+    return page_of(rows, limit, key=lambda d: (d.event_position, d.id))
 
 
-def _before(cursor: str):  # type: ignore[no-untyped-def]
-    position_text, id_text = decode_cursor(cursor, parts=2)
-    try:
-        position, delivery_id = int(position_text), uuid.UUID(id_text)
-    except ValueError as exc:
-        raise bad_cursor() from exc
-    return or_(
-        col(Delivery.event_position) < position,
-        and_(
-            col(Delivery.event_position) == position,
-            col(Delivery.id) < delivery_id,
-        ),
-    )
+def _before(cursor: str) -> ColumnElement[bool]:
+    key = decode_position_key(cursor)
+    position, delivery_id = col(Delivery.event_position), col(Delivery.id)
+    return beyond(position, delivery_id, key, descending=True)
 
 
 def attempts_of(

@@ -10,8 +10,13 @@ from app.codes import Role, check_subdivision
 from app.errors import InvalidInput
 from app.models import Institution
 
+# The regional conference receives aggregate statistics only, never a child's case.
+NO_CASES = frozenset({Role.REGIONAL})
+NO_CASES_DETAIL = "this institution receives aggregate statistics only"
+
 
 def default_seed() -> list[dict[str, Any]]:
+    """The institutions shipped with the hub, as records for `load_institutions`."""
     text = resources.files("app.seed").joinpath("institutions.json").read_text("utf-8")
     data: list[dict[str, Any]] = json.loads(text)
     return data
@@ -43,7 +48,19 @@ def get_institution(db: Session, institution_id: str, *, pointer: str) -> Instit
     return institution
 
 
+def case_party(db: Session, institution_id: str, *, pointer: str) -> Institution:
+    """An active institution that may lead or receive a case; else 422 naming it."""
+    institution = get_institution(db, institution_id, pointer=pointer)
+    if institution.role in NO_CASES:
+        raise InvalidInput(
+            f"'{institution.id}' cannot hold a child's case: {NO_CASES_DETAIL}",
+            errors=[{"pointer": pointer, "detail": NO_CASES_DETAIL}],
+        )
+    return institution
+
+
 def list_institutions(db: Session, *, role: Role | None = None) -> list[Institution]:
+    """Every institution by id, or those of one role."""
     query = select(Institution).order_by(col(Institution.id))
     if role is not None:
         query = query.where(Institution.role == role)

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from app.adapters.base import CaseAdapter, InboundReferral
 from app.adapters.minsal import CASE_SYSTEM
-from app.codes import ReferralStatus
+from app.codes import ReferralStatus, Role
 from app.errors import InvalidInput, NotFound, PayloadTooLarge, ProblemError
 from app.models import Case, Referral
 from app.schemas.cases import CaseCreate, ChildMatch, ChildPublic
@@ -34,11 +34,10 @@ from app.schemas.referrals import ReferralTransition
 from app.services import audit, children
 from app.services import cases as case_service
 from app.services import referrals as referral_service
+from app.services.actors import Actor
 from app.services.audit import ReadAction
-from app.services.cases import Actor
 from app.services.idempotency import Created, IdempotentRequest, run_idempotent
 from app.services.institutions import get_institution
-from app.services.referrals import Actor as ReferralActor
 
 # (1-based line number, the line's bytes); blank lines are skipped, not numbered away.
 Line = tuple[int, bytes]
@@ -52,12 +51,13 @@ class SystemActor:
 
     institution_id: str
     client_id: str
+    role: Role
 
 
 def import_actor(db: Session, institution_id: str) -> SystemActor:
     """Who `puente import` registers cases as: the institution, via the CLI."""
     institution = get_institution(db, institution_id, pointer="--institution")
-    return SystemActor(institution.id, IMPORT_CLIENT_ID)
+    return SystemActor(institution.id, IMPORT_CLIENT_ID, Role(institution.role))
 
 
 def decode_record(raw: bytes, *, what: str = "The body") -> dict[str, Any]:
@@ -217,7 +217,7 @@ def send_bundle_referral(
     inbound: InboundReferral,
     bundle: Mapping[str, Any],
     *,
-    actor: ReferralActor,
+    actor: Actor,
 ) -> Referral:
     """Send the referral a Bundle carries, on the hub case its ServiceRequest names.
 
@@ -273,7 +273,7 @@ def move_by_task(
     referral_id: uuid.UUID,
     change: ReferralTransition,
     *,
-    actor: ReferralActor,
+    actor: Actor,
     if_match: list[int] | None,
 ) -> Referral:
     """Move a referral as a MINSAL Task says, exactly as the common transition does.
@@ -335,7 +335,7 @@ def _bundle_problem(pointer: str, detail: str) -> InvalidInput:
 
 
 def referral_with_child(
-    db: Session, referral_id: uuid.UUID, *, actor: ReferralActor
+    db: Session, referral_id: uuid.UUID, *, actor: Actor
 ) -> tuple[Referral, ChildPublic]:
     """A referral the actor is party to, with its child, while it may see the case;
     recorded in the read audit.

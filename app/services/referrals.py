@@ -8,13 +8,12 @@ the read audit (`app.services.audit`) in the same way.
 """
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -30,15 +29,17 @@ from app.schemas.referrals import (
     ReferralTransition,
 )
 from app.services import access, audit, events, routing, timeline
+from app.services.actors import Actor
 from app.services.audit import ReadAction
-from app.services.institutions import get_institution
-from app.services.pagination import bad_cursor, decode_cursor, encode_cursor
+from app.services.institutions import case_party, get_institution
+from app.services.pagination import beyond, decode_date_key, decode_time_key, page_of
 from app.services.referral_rules import (
     ENDS_ACCESS,
     FINAL,
     Party,
     check_consent,
     check_transition,
+    next_statuses,
 )
 
 # NOTE: El Salvador keeps UTC-6 all year (no daylight saving since 1988). Due dates are
@@ -48,26 +49,17 @@ SALVADOR_TIME = timezone(timedelta(hours=-6), "CST")
 OVERDUE_EVENT = "referral.overdue"
 
 
-class Actor(Protocol):
-    """Who is acting: `app.deps.Principal` fits, so can a worker's identity."""
-
-    @property
-    def client_id(self) -> str: ...
-
-    @property
-    def institution_id(self) -> str: ...
-
-    @property
-    def role(self) -> Role: ...
-
-
 class Box(StrEnum):
+    """Which side of its referrals an institution lists: received or sent."""
+
     INBOX = "inbox"
     OUTBOX = "outbox"
 
 
 @dataclass(frozen=True)
 class Filters:
+    """What a listing keeps; each filter left as None keeps everything."""
+
     status: ReferralStatus | None = None
     service: Service | None = None
     case_id: uuid.UUID | None = None
@@ -75,6 +67,8 @@ class Filters:
 
 @dataclass(frozen=True)
 class PageOf:
+    """One page of referrals, and the cursor of the next one if there is one."""
+
     items: list[Referral]
     next_cursor: str | None
 
@@ -138,12 +132,9 @@ def _recipient(
         routed = routing.route(db, case=case, service=body.service, sender_id=sender_id)
         return get_institution(db, routed, pointer="/to_institution")
 
-    recipient = get_institution(db, body.to_institution, pointer="/to_institution")
+    recipient = case_party(db, body.to_institution, pointer="/to_institution")
     if recipient.id == sender_id:
         raise _bad_recipient("an institution cannot refer a case to itself")
-    # The regional conference receives aggregate statistics only, never a child's case.
-    if recipient.role == Role.REGIONAL:
-        raise _bad_recipient("this institution receives aggregate statistics only")
     return recipient
 
 
@@ -229,10 +220,7 @@ def transition(
     assert party is not None  # _locked answered 404 for anyone else
     current = ReferralStatus(referral.status)
     check_transition(current, change.status, party=party, reason=change.reason)
-
-    _apply(referral, change)
-    db.add(referral)
-    db.flush()
+    _write(db, referral, change)
 
     action = _event_type(change.status)
     note = change.reason or change.outcome
@@ -244,7 +232,8 @@ def transition(
 
 
 def _locked(db: Session, referral_id: uuid.UUID, *, institution_id: str) -> Referral:
-    """The referral, row-locked until commit so two transitions cannot interleave."""
+    """The referral, row-locked until commit where the database can (PostgreSQL), so
+    a second mover waits and is judged against the status the first one left."""
     query = select(Referral).where(Referral.id == referral_id).with_for_update()
     referral = db.exec(query).first()
     if referral is None or _party(referral, institution_id) is None:
@@ -269,17 +258,47 @@ def _end_recipient_access(db: Session, referral: Referral) -> None:
         )
 
 
-def _apply(referral: Referral, change: ReferralTransition) -> None:
+def _write(db: Session, referral: Referral, change: ReferralTransition) -> None:
+    """Write the move over the version that was judged, or 409 if it has moved on.
+
+    The row lock alone does not order two movers: SQLite ignores it, so both may
+    judge the same version. Comparing that version in the UPDATE does, on every
+    database, and the loser records no event and no timeline entry.
+    """
+    judged = referral.version
+    values = _changes(change) | {"version": judged + 1, "updated_at": utcnow()}
+    written = db.execute(
+        update(Referral)
+        .where(col(Referral.id) == referral.id, col(Referral.version) == judged)
+        .values(values)
+    )
+    db.refresh(referral)
+    if written.rowcount != 1:  # type: ignore[attr-defined]
+        raise _moved_on(referral)
+
+
+def _changes(change: ReferralTransition) -> dict[str, object]:
     # The status reason explains the current status, so it is replaced (or cleared)
     # on every move; business status and outcome persist until someone sets them.
-    referral.status = change.status.value
-    referral.status_reason = change.reason
+    values: dict[str, object] = {
+        "status": change.status.value,
+        "status_reason": change.reason,
+    }
     if change.business_status is not None:
-        referral.business_status = change.business_status
+        values["business_status"] = change.business_status
     if change.outcome is not None:
-        referral.outcome = change.outcome
-    referral.version += 1
-    referral.updated_at = datetime.now(UTC)
+        values["outcome"] = change.outcome
+    return values
+
+
+def _moved_on(referral: Referral) -> Conflict:
+    current = ReferralStatus(referral.status)
+    return Conflict(
+        f"The referral is {current.value} now: another change was written while "
+        "yours was being judged; read it again",
+        current_status=current.value,
+        allowed_statuses=[status.value for status in next_statuses(current)],
+    )
 
 
 def _event_type(status: ReferralStatus) -> str:
@@ -338,12 +357,14 @@ def list_box(
         Referral.to_institution_id if box is Box.INBOX else Referral.from_institution_id
     )
     query = _filtered(select(Referral).where(side == actor.institution_id), filters)
+    created_at, referral_id = col(Referral.created_at), col(Referral.id)
     if cursor is not None:
-        query = query.where(_after_created(cursor))
+        key = decode_time_key(cursor)
+        query = query.where(beyond(created_at, referral_id, key, descending=True))
 
-    query = query.order_by(col(Referral.created_at).desc(), col(Referral.id).desc())
-    items = list(db.exec(query.limit(limit + 1)))
-    page = _page(items, limit, lambda r: r.created_at.isoformat())
+    query = query.order_by(created_at.desc(), referral_id.desc())
+    rows = list(db.exec(query.limit(limit + 1)))
+    page = PageOf(*page_of(rows, limit, key=lambda r: (r.created_at, r.id)))
 
     _record_read(db, actor, ReadAction.REFERRAL_LIST, page.items)
     return page
@@ -365,12 +386,14 @@ def list_overdue(
         col(Referral.to_institution_id) == actor.institution_id,
     )
     query = _filtered(_overdue_query(on).where(mine), filters)
+    due_date, referral_id = col(Referral.due_date), col(Referral.id)
     if cursor is not None:
-        query = query.where(_after_due(cursor))
+        key = decode_date_key(cursor)
+        query = query.where(beyond(due_date, referral_id, key, descending=False))
 
-    query = query.order_by(col(Referral.due_date), col(Referral.id))
-    items = list(db.exec(query.limit(limit + 1)))
-    page = _page(items, limit, lambda r: str(r.due_date))
+    query = query.order_by(due_date, referral_id)
+    rows = list(db.exec(query.limit(limit + 1)))
+    page = PageOf(*page_of(rows, limit, key=_due_key))
 
     _record_read(db, actor, ReadAction.REFERRAL_LIST, page.items)
     return page
@@ -395,40 +418,9 @@ def _filtered(
     return query
 
 
-def _after_created(cursor: str) -> ColumnElement[bool]:
-    """Rows after the cursor in (created_at, id) descending order."""
-    raw_at, raw_id = decode_cursor(cursor, parts=2)
-    try:
-        at, last_id = datetime.fromisoformat(raw_at), uuid.UUID(raw_id)
-    except ValueError:
-        raise bad_cursor() from None
-    return or_(
-        col(Referral.created_at) < at,
-        and_(col(Referral.created_at) == at, col(Referral.id) < last_id),
-    )
-
-
-def _after_due(cursor: str) -> ColumnElement[bool]:
-    """Rows after the cursor in (due_date, id) ascending order."""
-    raw_due, raw_id = decode_cursor(cursor, parts=2)
-    try:
-        due, last_id = date.fromisoformat(raw_due), uuid.UUID(raw_id)
-    except ValueError:
-        raise bad_cursor() from None
-    return or_(
-        col(Referral.due_date) > due,
-        and_(col(Referral.due_date) == due, col(Referral.id) > last_id),
-    )
-
-
-def _page(
-    items: list[Referral], limit: int, sort_key: Callable[[Referral], str]
-) -> PageOf:
-    """One page, and a cursor when there is another (one row past `limit` was read)."""
-    if len(items) <= limit:
-        return PageOf(items, None)
-    last = items[limit - 1]
-    return PageOf(items[:limit], encode_cursor(sort_key(last), str(last.id)))
+def _due_key(referral: Referral) -> tuple[date, uuid.UUID]:
+    assert referral.due_date is not None  # only referrals past due are listed
+    return referral.due_date, referral.id
 
 
 def mark_overdue(db: Session, on: date) -> int:

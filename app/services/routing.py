@@ -18,6 +18,7 @@ from app.models import Case, Institution, RoutingRule
 
 
 def default_rules() -> list[dict[str, Any]]:
+    """The routing rules shipped with the hub, as records for `load_routing_rules`."""
     text = resources.files("app.seed").joinpath("routing.json").read_text("utf-8")
     data: list[dict[str, Any]] = json.loads(text)
     return data

@@ -17,6 +17,7 @@ def add(
     note: str | None = None,
     referral_id: uuid.UUID | None = None,
 ) -> TimelineEntry:
+    """Add what an institution did on the case; the caller commits."""
     entry = TimelineEntry(
         case_id=case_id,
         institution_id=institution_id,
@@ -31,6 +32,7 @@ def add(
 
 
 def entries(db: Session, case_id: uuid.UUID) -> list[TimelineEntry]:
+    """The case's timeline, oldest first."""
     query = (
         select(TimelineEntry)
         .where(TimelineEntry.case_id == case_id)

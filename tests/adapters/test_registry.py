@@ -1,6 +1,3 @@
-import ast
-from pathlib import Path
-
 import pytest
 
 from app.adapters.base import json_pointer
@@ -13,25 +10,28 @@ from app.adapters.registry import (
 )
 from app.errors import NotFound
 
-ADAPTER_DIR = Path(__file__).parents[2] / "app" / "adapters"
-FORBIDDEN = ("fastapi", "starlette", "sqlmodel", "sqlalchemy", "app.db", "app.models")
-FORBIDDEN += ("app.routers", "app.services", "app.main")
+# Known gaps of the common schema v1, pinned so that a field silently joining a list
+# fails here: DGME's arrival record (the date of entry), and RREE's consular interview
+# (its date, language and whether the child's opinion was heard), return documents and
+# the circumscription (used only to check the location). The rest maps both ways.
+NOT_CARRIED = {
+    "dgme": ("/fecha_ingreso",),
+    "rree": (
+        "/circunscripcion",
+        "/entrevista/fecha",
+        "/entrevista/idioma",
+        "/entrevista/opinion_escuchada",
+        "/documentos_retorno",
+    ),
+    "primero": (),
+    "minsal": (),
+}
 
 
-def imported_modules(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = [
-        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-    ]
-    names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-    return names
+def test_each_adapter_leaves_out_exactly_the_known_gaps_of_the_common_schema():
+    registered = {**ADAPTERS, **REFERRAL_ADAPTERS}
 
-
-@pytest.mark.parametrize("path", sorted(ADAPTER_DIR.glob("*.py")), ids=lambda p: p.name)
-def test_an_adapter_module_imports_no_http_framework_and_no_database(path):
-    imports = imported_modules(path)
-
-    assert [m for m in imports if m.startswith(FORBIDDEN)] == []
+    assert {name: a.not_carried for name, a in registered.items()} == NOT_CARRIED
 
 
 def test_an_unknown_adapter_is_not_found_with_the_known_ones_listed():

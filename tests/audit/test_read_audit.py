@@ -2,8 +2,10 @@
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from fastapi.testclient import TestClient
@@ -11,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.models import AuditEntry, Referral
+from app.services.pagination import encode_key
 from tests.cases.conftest import case_body, child_body
 from tests.conftest import Credentials, MakeClient, run_cli
 from tests.native.conftest import CARLOS_NUI, fixture
@@ -203,6 +206,41 @@ def test_an_identity_lookup_records_the_identifier_type_but_not_its_value(
     assert "Carlos" not in row
 
 
+@pytest.mark.parametrize(
+    ("registry_answer", "status"),
+    [
+        (httpx.Response(500), 503),
+        (httpx.Response(403), 502),
+        (httpx.ReadTimeout("the registry is too slow"), 504),
+    ],
+)
+def test_a_lookup_the_registry_failed_is_recorded_as_neither_found_nor_not(
+    api: TestClient,
+    engine: Engine,
+    login: Login,
+    registry_answer: httpx.Response | Exception,
+    status: int,
+) -> None:
+    caller = login("consulado-houston", "identity:read")
+    with respx.mock(assert_all_mocked=True) as registry:
+        registry.get(f"{RNPN}/personas/nui/{CARLOS_NUI}").mock(
+            side_effect=[registry_answer]
+        )
+
+        response = api.get(
+            f"/v1/identity/rnpn/nui/{CARLOS_NUI}", headers=caller.headers
+        )
+
+    assert response.status_code == status
+    [entry] = entries(engine)
+    assert (entry.action, entry.client_id, entry.detail) == (
+        "identity.lookup",
+        caller.client_id,
+        {"identifier_type": "nui", "found": None},
+    )
+    assert CARLOS_NUI not in entry.model_dump_json()
+
+
 def test_the_admin_endpoint_lists_the_reads_that_showed_a_case(
     api: TestClient, consulate: Caller, admin: Caller
 ) -> None:
@@ -245,6 +283,29 @@ def test_the_admin_endpoint_pages_newest_first_by_action(
     times = [item["at"] for item in items]
     assert times == sorted(times, reverse=True)
     assert rest["next_cursor"] is None
+
+
+LAST_ID = uuid.UUID("0b6f3c1e-5d2a-4c8e-9f1a-2b3c4d5e6f70")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        encode_key(datetime(2026, 12, 1, 9, 30), LAST_ID),
+        encode_key(7, LAST_ID),
+    ],
+    ids=["garbage", "naive time", "position for time"],
+)
+def test_a_cursor_the_audit_listing_did_not_issue_is_422(
+    cursor: str, api: TestClient, admin: Caller
+) -> None:
+    response = api.get(
+        "/v1/admin/audit", params={"cursor": cursor}, headers=admin.headers
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["parameter"] == "query:cursor"
 
 
 def test_a_client_without_the_admin_scope_may_not_read_the_audit(

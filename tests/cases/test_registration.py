@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from app.models import Case, CaseAccess, Child, ChildIdentifier, Event
+from app.models import AuditEntry, Case, CaseAccess, Child, ChildIdentifier, Event
 from tests.cases.conftest import Headers, case_body, child_body, register
 from tests.conftest import AuthHeaders
 
@@ -194,3 +194,84 @@ def test_a_client_without_cases_read_cannot_read(
     writer = auth("consulado-tapachula", "cases:write")
 
     assert api.get(f"/v1/cases/{case['id']}", headers=writer).status_code == 403
+
+
+def test_the_regional_body_cannot_be_named_to_lead_a_case(
+    api: TestClient, consulate: Headers, db: Session
+) -> None:
+    body = case_body(lead_institution="crm")
+
+    response = api.post("/v1/cases", json=body, headers=consulate)
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "pointer": "/lead_institution",
+            "detail": "this institution receives aggregate statistics only",
+        }
+    ]
+    assert count(db, Case) == 0
+
+
+def test_linking_to_a_known_child_is_recorded_in_the_read_audit(
+    api: TestClient, consulate: Headers, dgme: Headers, db: Session
+) -> None:
+    first = register(api, consulate)
+
+    second = register(api, dgme)
+
+    rows = db.exec(select(AuditEntry).where(AuditEntry.action == "child.linked"))
+    assert [
+        (row.institution_id, row.resource_type, row.resource_ids, row.detail)
+        for row in rows
+    ] == [
+        (
+            "dgme",
+            "child",
+            [first["child"]["id"]],
+            {"case_id": second["id"], "matched_on": "identifier"},
+        )
+    ]
+
+
+def test_a_new_child_is_not_recorded_as_linked(
+    api: TestClient, consulate: Headers, db: Session
+) -> None:
+    register(api, consulate)
+
+    linked = select(AuditEntry).where(AuditEntry.action == "child.linked")
+    assert db.exec(linked).all() == []
+
+
+def _registration_note(api: TestClient, headers: Headers, case_id: str) -> str:
+    entries = api.get(f"/v1/cases/{case_id}/timeline", headers=headers).json()
+    note: str = entries[0]["note"]
+    return note
+
+
+def test_a_linked_case_notes_which_sent_details_differ_but_not_their_values(
+    api: TestClient, consulate: Headers, dgme: Headers
+) -> None:
+    register(api, consulate)
+    typed_otherwise = child_body(given_names="Jose", birth_date="2012-09-04")
+
+    second = register(api, dgme, case_body(child=typed_otherwise))
+
+    note = _registration_note(api, dgme, second["id"])
+    assert note == (
+        "Linked to a child already known (matched on identifier); the child's "
+        "recorded given_names, birth_date differ from those sent and are kept"
+    )
+    assert second["child"]["given_names"] == "José Manuel"
+
+
+def test_a_linked_case_sent_with_the_same_details_notes_only_the_link(
+    api: TestClient, consulate: Headers, dgme: Headers
+) -> None:
+    register(api, consulate)
+
+    second = register(api, dgme)
+
+    assert _registration_note(api, dgme, second["id"]) == (
+        "Linked to a child already known (matched on identifier)"
+    )

@@ -1,10 +1,15 @@
+import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from app.models import Event
-from tests.cases.conftest import Headers, case_body, child_body, register
+from app.models import Case, Event
+from app.services import cases as case_service
+from tests.cases.conftest import READ_WRITE, Headers, case_body, child_body, register
+from tests.conftest import AuthHeaders
+from tests.referrals.conftest import full_consent
 
 
 def patch(
@@ -246,3 +251,166 @@ def test_every_change_writes_its_event_in_the_case_sequence(
         "from": "consulado-tapachula",
         "to": "conapina",
     }
+
+
+def test_the_lead_cannot_hand_the_case_to_the_regional_body(
+    api: TestClient, consulate: Headers
+) -> None:
+    case = register(api, consulate)
+
+    response = api.post(
+        f"/v1/cases/{case['id']}/lead-transfer",
+        json={"to_institution": "crm"},
+        headers=consulate,
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/to_institution"
+    lead = api.get(f"/v1/cases/{case['id']}", headers=consulate).json()
+    assert (lead["lead_institution"], lead["version"]) == ("consulado-tapachula", 1)
+
+
+def test_editing_the_child_through_one_case_moves_every_case_of_that_child(
+    api: TestClient, consulate: Headers, dgme: Headers, db: Session
+) -> None:
+    consulate_case = register(api, consulate)
+    dgme_case = register(api, dgme, case_body(lead_institution="dgme"))
+    corrected = child_body(given_names="José Manuel Antonio")
+
+    patch(api, consulate, consulate_case, {"child": corrected})
+
+    seen_by_dgme = api.get(f"/v1/cases/{dgme_case['id']}", headers=dgme)
+    assert seen_by_dgme.headers["etag"] == '"2"'
+    assert seen_by_dgme.json()["child"]["given_names"] == "José Manuel Antonio"
+    assert seen_by_dgme.json()["updated_at"] > dgme_case["updated_at"]
+    query = select(Event).where(Event.case_id == uuid.UUID(dgme_case["id"]))
+    told = [(e.type, e.payload) for e in db.exec(query.order_by(col(Event.case_seq)))]
+    assert told[-1] == (
+        "case.updated",
+        {
+            "case_id": dgme_case["id"],
+            "changed": ["child"],
+            "status": "open",
+            "version": 2,
+        },
+    )
+    notes = api.get(f"/v1/cases/{dgme_case['id']}/timeline", headers=dgme).json()
+    assert (notes[-1]["institution"], notes[-1]["note"]) == (
+        "consulado-tapachula",
+        "Changed: child (through another case of the same child)",
+    )
+
+
+def test_a_stale_etag_of_the_other_case_of_the_child_gets_412(
+    api: TestClient, consulate: Headers, dgme: Headers
+) -> None:
+    consulate_case = register(api, consulate)
+    dgme_case = register(api, dgme, case_body(lead_institution="dgme"))
+    patch(api, consulate, consulate_case, {"child": child_body(sex=2)})
+
+    response = patch(api, dgme, dgme_case, {"risk_level": "high"})
+
+    assert response.status_code == 412
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "closed"},
+        {"consent": {"given_by": "child", "given_at": "2026-11-02T15:00:00Z"}},
+    ],
+)
+def test_a_registrant_that_does_not_lead_cannot_change_consent_or_status(
+    change: dict[str, Any], api: TestClient, consulate: Headers, dgme: Headers
+) -> None:
+    case = register(api, consulate, case_body(lead_institution="dgme"))
+
+    response = patch(api, consulate, case, change | {"risk_level": "high"})
+
+    assert response.status_code == 403
+    problem = response.json()
+    assert [error["pointer"] for error in problem["errors"]] == [f"/{[*change][0]}"]
+    assert problem["lead_institution"] == "dgme"
+    unchanged = api.get(f"/v1/cases/{case['id']}", headers=dgme).json()
+    assert (unchanged["version"], unchanged["risk_level"]) == (1, None)
+
+
+def test_a_referral_recipient_cannot_widen_the_consent_it_was_referred_under(
+    api: TestClient, auth: AuthHeaders
+) -> None:
+    scopes = (*READ_WRITE, "referrals:read", "referrals:write")
+    consulate, minsal = auth("consulado-tapachula", *scopes), auth("minsal", *scopes)
+    consent = full_consent() | {"services": ["medical_care"]}
+    case = register(api, consulate, case_body(consent=consent))
+    referral = {"case_id": case["id"], "service": "medical_care", "reason": "Fiebre"}
+    sent = api.post(
+        "/v1/referrals", json=referral | {"to_institution": "minsal"}, headers=consulate
+    )
+    assert sent.status_code == 201, sent.text
+
+    wider = full_consent()
+    response = patch(api, minsal, case, {"consent": wider})
+
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["pointer"] == "/consent"
+    kept = api.get(f"/v1/cases/{case['id']}", headers=consulate).json()
+    assert kept["consent"]["services"] == ["medical_care"]
+
+
+def test_the_child_protection_authority_may_close_a_case_it_does_not_lead(
+    api: TestClient, conapina: Headers
+) -> None:
+    case = register(api, conapina, case_body(lead_institution="dgme"))
+
+    response = patch(api, conapina, case, {"status": "closed"})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "closed"
+
+
+def test_a_non_lead_may_repeat_the_status_while_changing_other_fields(
+    api: TestClient, consulate: Headers
+) -> None:
+    case = register(api, consulate, case_body(lead_institution="dgme"))
+
+    response = patch(api, consulate, case, {"status": "open", "risk_level": "high"})
+
+    assert response.status_code == 200
+    assert response.json()["risk_level"] == "high"
+
+
+def _fail_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("rendering failed")
+
+    monkeypatch.setattr(case_service, "public_case", broken)
+
+
+def test_an_update_whose_answer_cannot_be_rendered_is_not_kept(
+    api: TestClient, consulate: Headers, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = register(api, consulate)
+    _fail_rendering(monkeypatch)
+
+    response = patch(api, consulate, case, {"risk_level": "high"})
+
+    assert response.status_code == 500
+    kept = db.get_one(Case, uuid.UUID(case["id"]))
+    assert (kept.version, kept.risk_level) == (1, None)
+
+
+def test_a_lead_transfer_whose_answer_cannot_be_rendered_is_not_kept(
+    api: TestClient, consulate: Headers, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = register(api, consulate)
+    _fail_rendering(monkeypatch)
+
+    response = api.post(
+        f"/v1/cases/{case['id']}/lead-transfer",
+        json={"to_institution": "conapina"},
+        headers=consulate,
+    )
+
+    assert response.status_code == 500
+    kept = db.get_one(Case, uuid.UUID(case["id"]))
+    assert (kept.version, kept.lead_institution_id) == (1, "consulado-tapachula")

@@ -1,5 +1,10 @@
+import pytest
+import structlog
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
+
+from app.services import institutions as institution_service
+from tests.conftest import AuthHeaders
 
 
 def test_livez_answers_ok(api: TestClient) -> None:
@@ -36,3 +41,24 @@ def test_the_request_log_names_the_route_not_the_raw_path(api: TestClient) -> No
     handled = [entry for entry in logs if entry["event"] == "request handled"]
     assert handled[0]["path"] == "/v1/identity/rnpn/{identifier_type}/{value}"
     assert "05123456-7" not in str(logs)
+
+
+def test_every_log_line_of_a_failing_request_carries_its_request_id(
+    api: TestClient, auth: AuthHeaders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = auth("dgme") | {"X-Request-ID": "failing-1"}
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(institution_service, "list_institutions", broken)
+    # The configured pipeline up to, not including, the renderer: the request id
+    # reaches a line only through the configuration the app really uses.
+    pipeline = structlog.get_config()["processors"][:-1]
+    with capture_logs(processors=pipeline) as logs:
+        response = api.get("/v1/institutions", headers=headers)
+
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "failing-1"
+    assert {entry["event"] for entry in logs} >= {"unhandled error", "request handled"}
+    assert [entry.get("request_id") for entry in logs] == ["failing-1"] * len(logs)

@@ -1,5 +1,8 @@
 """The client-credentials grant and its RFC 6749 errors."""
 
+import pytest
+from argon2 import extract_parameters
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import Credentials, MakeClient
@@ -116,3 +119,65 @@ def test_a_revoked_client_cannot_get_a_token(
     )
 
     assert response.status_code == 401
+
+
+def test_an_unknown_client_id_is_checked_against_a_hash_at_the_configured_cost(
+    app: FastAPI, api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.state.settings = app.state.settings.model_copy(
+        update={"password_hash_time_cost": 2}
+    )
+    checked: list[str] = []
+
+    def recording(secret_hash: str, _secret: str) -> bool:
+        checked.append(secret_hash)
+        return False
+
+    monkeypatch.setattr("app.services.clients.verify_secret", recording)
+    response = api.post(
+        "/oauth/token", data=GRANT | {"client_id": "nobody", "client_secret": "x"}
+    )
+
+    assert response.status_code == 401
+    # Timing would tell a real id from an unknown one if the costs differed.
+    assert [extract_parameters(h).time_cost for h in checked] == [2]
+
+
+def test_failures_from_one_address_do_not_lock_the_client_out_elsewhere(
+    app: FastAPI, make_client: MakeClient
+) -> None:
+    app.state.settings = app.state.settings.model_copy(
+        update={"token_rate_limit": "3/minute"}
+    )
+    creds = make_client("dgme", "cases:read")
+    attacker = TestClient(app, client=("203.0.113.9", 4000))
+    owner = TestClient(app, client=("198.51.100.7", 5000))
+
+    refused = [
+        attacker.post("/oauth/token", data=GRANT, auth=(creds.client_id, "guess"))
+        for _ in range(5)
+    ]
+    response = owner.post(
+        "/oauth/token", data=GRANT, auth=(creds.client_id, creds.secret)
+    )
+
+    assert [r.status_code for r in refused] == [401, 401, 401, 429, 429]
+    assert response.status_code == 200
+
+
+def test_after_its_failures_an_address_is_refused_even_with_the_right_secret(
+    app: FastAPI, make_client: MakeClient
+) -> None:
+    app.state.settings = app.state.settings.model_copy(
+        update={"token_rate_limit": "2/minute"}
+    )
+    creds = make_client("dgme", "cases:read")
+    guesser = TestClient(app, client=("203.0.113.9", 4000))
+    for _ in range(2):
+        guesser.post("/oauth/token", data=GRANT, auth=(creds.client_id, "guess"))
+
+    response = guesser.post(
+        "/oauth/token", data=GRANT, auth=(creds.client_id, creds.secret)
+    )
+
+    assert response.status_code == 429

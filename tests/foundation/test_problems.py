@@ -145,3 +145,33 @@ def test_a_write_that_loses_a_race_on_a_unique_constraint_is_a_409(
     body = _is_problem(response, 409)
     assert response.headers["retry-after"] == "1"
     assert "duplicate key" not in str(body)
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_transaction_that_lost_a_deadlock_is_a_409_to_retry(
+    app: FastAPI, api: TestClient
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    @app.post("/deadlock")
+    def deadlock() -> None:
+        raise OperationalError("UPDATE ...", {}, _Deadlock("deadlock detected"))
+
+    response = api.post("/deadlock")
+    _is_problem(response, 409)
+    assert response.headers["retry-after"] == "1"
+
+
+def test_another_database_failure_stays_a_500(app: FastAPI, api: TestClient) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    @app.post("/down")
+    def down() -> None:
+        raise OperationalError(
+            "SELECT 1", {}, Exception("server closed the connection")
+        )
+
+    _is_problem(api.post("/down"), 500)

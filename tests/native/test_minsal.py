@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from app.adapters.minsal import CASE_SYSTEM, REFERRAL_SYSTEM
+from app.adapters.minsal import CASE_SYSTEM, REFERRAL_SYSTEM, MinsalAdapter
 from app.models import Event, Referral, TimelineEntry
 from tests.conftest import AuthHeaders
 from tests.native.conftest import CARLOS_NUI, Headers, fixture
@@ -98,6 +98,36 @@ def test_the_referral_reads_back_as_a_fhir_bundle(
     assert request["requisition"] == {"system": CASE_SYSTEM, "value": case_id}
     assert request["identifier"][0]["value"] == referral_id
     assert task["status"] == "requested"
+
+
+def test_a_stored_referral_renders_the_elements_of_the_bundle_it_came_from(
+    api: TestClient, minsal: Headers, case_id: str
+) -> None:
+    sent = bundle_for(case_id)
+    referral_id = send(api, sent, minsal).json()["id"]
+
+    response = api.get(f"/v1/native/minsal/referrals/{referral_id}", headers=minsal)
+
+    assert response.status_code == 200
+    assert _mapped_elements(response.json()) == _mapped_elements(sent)
+
+
+def _mapped_elements(bundle: dict[str, Any]) -> dict[str, Any]:
+    """What the MINSAL adapter maps both ways, read from a Bundle."""
+    resources = {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
+    patient, request = resources["Patient"], resources["ServiceRequest"]
+    task = resources["Task"]
+    return {
+        "status": task["status"],
+        "service": request["code"]["coding"],
+        "priority": request["priority"],
+        "reason": request["reasonCode"],
+        "due": task["restriction"]["period"]["end"],
+        "owner": task["owner"]["identifier"],
+        "identifiers": [(i["system"], i["value"]) for i in patient["identifier"]],
+        "birth_date": patient["birthDate"],
+        "gender": patient["gender"],
+    }
 
 
 @pytest.mark.usefixtures("case_id")
@@ -317,6 +347,25 @@ def test_a_stale_if_match_is_412(
     problem(response, 412)
     current = {**minsal, "If-Match": '"1"'}
     assert put_task(api, referral_id, task("received"), current).status_code == 200
+
+
+def test_a_task_whose_answer_cannot_be_rendered_does_not_move_the_referral(
+    api: TestClient,
+    minsal: Headers,
+    referral_id: str,
+    db: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("rendering failed")
+
+    monkeypatch.setattr(MinsalAdapter, "update_from_common", broken)
+
+    response = put_task(api, referral_id, task("received"), minsal)
+
+    assert response.status_code == 500
+    kept = db.get_one(Referral, uuid.UUID(referral_id))
+    assert (kept.status, kept.version) == ("requested", 1)
 
 
 def test_a_bundle_about_an_existing_referral_points_at_the_task_endpoint(

@@ -1,6 +1,7 @@
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import AuthHeaders
@@ -94,3 +95,26 @@ def test_an_institution_that_is_not_regional_may_not(
     response = api.get("/v1/regional/report", headers=headers)
 
     assert response.status_code == 403
+
+
+def test_a_higher_threshold_suppresses_a_cell_the_default_would_show(
+    api: TestClient, app: FastAPI, auth: AuthHeaders, dgme: Headers
+) -> None:
+    records = [child(n) for n in range(6)]
+    records += [child(n, sexo="F") for n in range(6, 12)]
+    response = api.post(
+        "/v1/native/dgme/cases:batch",
+        content=ndjson(*records),
+        headers={**dgme, "Content-Type": "application/x-ndjson"},
+    )
+    assert response.json()["created"] == 12, response.text
+    crm = auth("crm")
+
+    default = api.get("/v1/regional/report", headers=crm).json()
+    app.state.settings = app.state.settings.model_copy(update={"regional_threshold": 8})
+    stricter = api.get("/v1/regional/report", headers=crm).json()
+
+    assert (default["threshold"], stricter["threshold"]) == (5, 8)
+    assert {"key": "male", "count": 6, "suppressed": False} in default["by_sex"]
+    assert {"key": "male", "count": None, "suppressed": True} in stricter["by_sex"]
+    assert stricter["total"]["count"] == 12

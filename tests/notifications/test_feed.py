@@ -1,11 +1,12 @@
-import threading
-import time
+from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.routers.events import MAX_WAIT_SECONDS, PollClock, get_poll_clock
 from app.services import events, feed
 from tests.conftest import AuthHeaders
 from tests.notifications.conftest import new_case, record
@@ -81,36 +82,77 @@ def test_the_feed_needs_the_events_read_scope(
     assert response.status_code == 403
 
 
-def test_a_long_poll_answers_as_soon_as_an_event_arrives(
-    api: TestClient, db: Session, auth: AuthHeaders, engine: Engine
+class CountingClock(PollClock):
+    """A long poll's clock that only moves when the poll sleeps, and can run
+    something (another system writing) during a given sleep."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self.sleeps: list[float] = []
+        self.during_sleep: dict[int, Callable[[], object]] = {}
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.time += seconds
+        self.sleeps.append(seconds)
+        if action := self.during_sleep.get(len(self.sleeps)):
+            action()
+
+
+@pytest.fixture
+def poll_clock(app: FastAPI) -> CountingClock:
+    clock = CountingClock()
+    app.dependency_overrides[get_poll_clock] = lambda: clock
+    return clock
+
+
+def test_a_long_poll_answers_with_an_event_committed_while_it_waits(
+    api: TestClient,
+    db: Session,
+    auth: AuthHeaders,
+    engine: Engine,
+    poll_clock: CountingClock,
 ) -> None:
     headers = auth("dgme", "events:read")
     case_id = new_case(db, "dgme")
     _, cursor = read(api, headers)
+    arrived_ids: list[str] = []
 
-    def later() -> None:
-        time.sleep(0.3)
-        with Session(engine) as other:
-            record(other, case_id)
+    def another_system_writes() -> None:
+        with Session(engine, expire_on_commit=False) as other:
+            arrived_ids.append(str(record(other, case_id).id))
 
-    writer = threading.Thread(target=later)
-    started = time.monotonic()
-    writer.start()
+    poll_clock.during_sleep[3] = another_system_writes
     arrived, _ = read(api, headers, after=cursor, wait=10)
-    writer.join()
 
-    assert len(arrived) == 1
-    assert time.monotonic() - started < 5
+    assert arrived == arrived_ids
+    # Three empty reads, then the fourth found it: no waiting out the rest.
+    assert poll_clock.sleeps == [0.5, 0.5, 0.5]
 
 
-def test_a_long_poll_with_nothing_new_returns_empty_after_the_wait(
-    api: TestClient, auth: AuthHeaders
+def test_a_long_poll_with_nothing_new_returns_empty_once_the_wait_is_over(
+    api: TestClient, auth: AuthHeaders, poll_clock: CountingClock
 ) -> None:
-    started = time.monotonic()
-    arrived, cursor = read(api, auth("dgme", "events:read"), wait=0.6)
+    arrived, cursor = read(api, auth("dgme", "events:read"), wait=1.2)
 
     assert (arrived, cursor) == ([], "0")
-    assert 0.5 <= time.monotonic() - started < 5
+    assert poll_clock.sleeps == pytest.approx([0.5, 0.5, 0.2])
+
+
+def test_a_long_poll_may_not_wait_longer_than_the_limit(
+    api: TestClient, auth: AuthHeaders, poll_clock: CountingClock
+) -> None:
+    response = api.get(
+        "/v1/events",
+        headers=auth("dgme", "events:read"),
+        params={"wait": MAX_WAIT_SECONDS + 1},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["parameter"] == "query:wait"
+    assert poll_clock.sleeps == []
 
 
 def test_an_event_committed_late_with_a_lower_position_is_not_skipped(

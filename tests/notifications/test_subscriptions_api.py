@@ -1,6 +1,6 @@
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -15,6 +15,7 @@ from app.errors import InvalidInput
 from app.models import Subscription
 from app.notifications.backoff import MAX_ATTEMPTS
 from app.services import subscriptions
+from app.services.pagination import encode_key
 from app.settings import Settings
 from app.worker import Worker
 from tests.conftest import AuthHeaders
@@ -292,3 +293,27 @@ def test_delivery_listings_page_with_a_cursor(
     ids = [d["id"] for d in first["items"] + rest["items"]]
     assert len(set(ids)) == 3
     assert rest["next_cursor"] is None
+
+
+LAST_ID = uuid.UUID("0b6f3c1e-5d2a-4c8e-9f1a-2b3c4d5e6f70")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        encode_key(datetime(2026, 12, 1, 12, 0, tzinfo=UTC), LAST_ID),
+        encode_key(2**63, LAST_ID),
+    ],
+    ids=["garbage", "time for position", "past a 64-bit column"],
+)
+def test_a_cursor_the_delivery_listing_did_not_issue_is_422(
+    cursor: str, api: TestClient, auth: AuthHeaders
+) -> None:
+    headers = auth("dgme", WRITE, READ)
+    path = f"/v1/subscriptions/{create(api, headers)['id']}/deliveries"
+
+    response = api.get(path, headers=headers, params={"cursor": cursor})
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["parameter"] == "query:cursor"

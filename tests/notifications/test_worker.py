@@ -3,15 +3,20 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import httpx
 import pytest
 import respx
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from structlog.testing import capture_logs
 
 from app.models import Delivery, DeliveryAttempt, Event, EventRestriction, Subscription
 from app.notifications.backoff import MAX_ATTEMPTS
+from app.notifications.sender import AttemptResult
 from app.services import subscriptions
+from app.services.deliveries import Job
 from app.settings import Settings
 from app.worker import Worker
 from tests.notifications.conftest import (
@@ -509,3 +514,144 @@ def test_a_loopback_endpoint_in_development_gets_the_post_at_the_checked_address
     assert route.called
     assert "sni_hostname" not in route.calls.last.request.extensions
     assert delivery_of(db, event).status == "delivered"
+
+
+def test_a_410_after_the_lease_was_lost_leaves_the_subscription_alone(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    hook_route(receiver).respond(410)
+    issued = subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+    slow, fast = make_worker("slow"), make_worker("fast")
+
+    (job,) = slow.claim_due(clock.now, 10)
+    after_lease = clock.advance(slow.lease + timedelta(seconds=1))
+    fast.claim_due(after_lease, 10)
+    result, refused = run(slow.send(job, after_lease))
+
+    assert slow.acknowledge(job, result, now=after_lease, refused=refused) is None
+    db.expire_all()
+    assert db.get_one(Subscription, issued.subscription.id).active
+    assert delivery_of(db, event).locked_by == "fast"
+
+
+def test_a_subscription_whose_secret_cannot_be_decrypted_does_not_stop_another(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    broken_route = hook_route(receiver).respond(200)
+    healthy_route = hook_route(receiver, OTHER_HOOK).respond(200)
+    broken = subscribe(db, settings, "dgme").subscription
+    healthy = subscribe(db, settings, "rree", OTHER_HOOK).subscription
+    # As if PUENTE_SECRETS_KEY had changed under this one subscription.
+    broken.secret_encrypted = "sealed-with-a-key-the-hub-no-longer-has"
+    db.add(broken)
+    db.commit()
+    event = record(db, new_case(db, "dgme", "rree"))
+
+    with capture_logs() as logs:
+        assert run(make_worker().run_once()) == 1
+
+    assert healthy_route.call_count == 1
+    assert not broken_route.called
+    assert delivery_of(db, event, healthy).status == "delivered"
+    stuck = delivery_of(db, event, broken)
+    assert (stuck.status, stuck.locked_by) == ("pending", None)
+    assert stuck.next_attempt_at > clock.now
+    (attempt,) = attempts(db, stuck)
+    assert attempt.outcome == "retry"
+    assert attempt.error == "the attempt could not be prepared: RuntimeError"
+    assert any(entry.get("error_type") == "RuntimeError" for entry in logs)
+
+
+def test_a_delivery_that_cannot_be_prepared_is_dead_lettered_on_schedule(
+    db: Session,
+    settings: Settings,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    issued = subscribe(db, settings, "dgme")
+    issued.subscription.secret_encrypted = "sealed-with-a-key-the-hub-no-longer-has"
+    db.add(issued.subscription)
+    db.commit()
+    event = record(db, new_case(db, "dgme"))
+    worker = make_worker()
+
+    for _ in range(MAX_ATTEMPTS):
+        assert worker.claim_due(clock.now, 10) == []
+        clock.now = max(clock.now, delivery_of(db, event).next_attempt_at)
+
+    assert delivery_of(db, event).status == "dead"
+    assert len(attempts(db, delivery_of(db, event))) == MAX_ATTEMPTS
+
+
+def _stop_on_arrival(stop: anyio.Event) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(_request: httpx.Request) -> httpx.Response:
+        stop.set()
+        return httpx.Response(200)
+
+    return answer
+
+
+async def _run_until_received(worker: Worker, route: respx.Route) -> None:
+    """Run the worker loop until `route` receives a POST, then let it wind down."""
+    stop = anyio.Event()
+    route.side_effect = _stop_on_arrival(stop)
+    await worker.run(stop)
+
+
+def test_a_failing_overdue_check_does_not_stop_deliveries(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    route = hook_route(receiver)
+    subscribe(db, settings, "dgme")
+    event = record(db, new_case(db, "dgme"))
+    worker = make_worker()
+
+    def database_down(_now: datetime) -> int:
+        raise OperationalError("SELECT referrals", {}, Exception("connection lost"))
+
+    monkeypatch.setattr(worker, "announce_overdue", database_down)
+    with capture_logs() as logs:
+        run(_run_until_received(worker, route))
+
+    assert delivery_of(db, event).status == "delivered"
+    failures = [entry for entry in logs if entry["log_level"] == "error"]
+    assert failures
+    assert {entry["error_type"] for entry in failures} == {"OperationalError"}
+
+
+def test_an_attempt_that_fails_unexpectedly_does_not_cancel_the_others(
+    db: Session,
+    settings: Settings,
+    receiver: respx.MockRouter,
+    make_worker: MakeWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    healthy_route = hook_route(receiver, OTHER_HOOK)
+    subscribe(db, settings, "dgme")
+    healthy = subscribe(db, settings, "rree", OTHER_HOOK).subscription
+    event = record(db, new_case(db, "dgme", "rree"))
+    worker = make_worker()
+    send = worker.send
+
+    async def send_or_fail(job: Job, now: datetime) -> tuple[AttemptResult, bool]:
+        if job.url == HOOK:
+            raise ValueError("a bug in the sender")
+        return await send(job, now)
+
+    monkeypatch.setattr(worker, "send", send_or_fail)
+    run(_run_until_received(worker, healthy_route))
+
+    assert delivery_of(db, event, healthy).status == "delivered"

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.models import Event, Referral
+from app.services.pagination import encode_cursor, encode_key
 from app.services.referrals import mark_overdue, today
 from app.settings import Settings
 from app.worker import Worker
@@ -114,6 +115,31 @@ def test_bad_listing_parameters_are_422_naming_the_parameter(
     assert response.status_code == 422, response.text
     [name] = params
     assert response.json()["errors"][0]["parameter"] == f"query:{name}"
+
+
+LAST_ID = uuid.UUID("0b6f3c1e-5d2a-4c8e-9f1a-2b3c4d5e6f70")
+NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("path", "cursor"),
+    [
+        # A timestamp without its offset names no instant to compare with.
+        ("/v1/referrals/inbox", encode_key(NOON.replace(tzinfo=None), LAST_ID)),
+        ("/v1/referrals/outbox", encode_key(date(2026, 12, 1), LAST_ID)),
+        ("/v1/referrals/outbox", encode_cursor(NOON.isoformat(), "42")),
+        ("/v1/referrals/overdue", encode_key(NOON, LAST_ID)),
+        ("/v1/referrals/overdue", "not-a-cursor"),
+    ],
+    ids=["naive time", "date for time", "bad id", "time for date", "garbage"],
+)
+def test_a_cursor_this_listing_did_not_issue_is_422_naming_the_cursor(
+    path: str, cursor: str, api: TestClient, headers: Headers
+) -> None:
+    response = api.get(path, params={"cursor": cursor}, headers=headers(HEALTH))
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["parameter"] == "query:cursor"
 
 
 def test_overdue_lists_past_due_referrals_that_are_not_final_for_sender_and_receiver(
