@@ -41,11 +41,11 @@ from app.deps import (
     IfMatchVersionsDep,
     Principal,
     SettingsDep,
+    accept_bodies,
     etag,
     get_principal,
     require,
 )
-from app.errors import UnsupportedMediaType
 from app.routers.cases import registered
 from app.schemas.cases import CaseRegistered
 from app.schemas.native import (
@@ -101,20 +101,7 @@ class FhirResponse(JSONResponse):
 
 
 def _accepts(*media_types: str) -> Any:
-    """A dependency refusing (415) a body of any other media type."""
-
-    def check(request: Request) -> None:
-        has_body = request.headers.get("content-length", "0") != "0" or (
-            "transfer-encoding" in request.headers
-        )
-        sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if has_body and sent not in media_types:
-            raise UnsupportedMediaType(
-                f"Send the body as {' or '.join(media_types)}, not "
-                f"'{sent or 'nothing'}'"
-            )
-
-    return Depends(check)
+    return Depends(accept_bodies(*media_types))
 
 
 def _case_adapter(

@@ -195,7 +195,8 @@ def get_referral(
     "a `reason`. A move the status does not allow answers 409 with the current status "
     "and the allowed ones; a move that belongs to the other party, 403. Send "
     "`If-Match` with the ETag you read to refuse the change (412) if someone moved "
-    "the referral since.",
+    "the referral since. Two moves at the same moment: the first wins, the second "
+    "answers 409 naming the status it found.",
     responses={
         200: {"description": "The referral in its new status", "headers": _ETAG},
         **problem_responses(*AUTH_ERRORS, 404, 409, 412, 422),
