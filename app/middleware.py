@@ -47,19 +47,23 @@ class RequestIdMiddleware:
                 log.info(
                     "request handled",
                     method=scope["method"],
-                    path=_route_template(scope),
+                    path=_route_template(scope, status),
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 )
 
 
-def _route_template(scope: Scope) -> str:
-    """The matched route's template (`/v1/cases/{case_id}`), never the raw path.
+def _route_template(scope: Scope, status: int) -> str:
+    """The matched route's template (`/v1/cases/{case_id}`), never a raw path that a
+    caller made up: it can carry personal data, such as a NUI in an identity lookup.
 
-    Raw paths can carry personal data, such as a NUI in an identity lookup.
+    The documentation routes (`/docs`, `/openapi.json`) record no template; a path
+    answered without an error there is one of those fixed paths.
     """
     route = scope.get("route")
-    return str(getattr(route, "path", "(unmatched)"))
+    if route is not None:
+        return str(getattr(route, "path", "(unmatched)"))
+    return str(scope["path"]) if status < 400 else "(unmatched)"
 
 
 class _TooLarge(Exception):

@@ -62,3 +62,14 @@ def test_every_log_line_of_a_failing_request_carries_its_request_id(
     assert response.headers["x-request-id"] == "failing-1"
     assert {entry["event"] for entry in logs} >= {"unhandled error", "request handled"}
     assert [entry.get("request_id") for entry in logs] == ["failing-1"] * len(logs)
+
+
+def test_the_request_log_names_fixed_paths_but_not_unknown_ones(
+    api: TestClient,
+) -> None:
+    with capture_logs() as logs:
+        api.get("/openapi.json")
+        api.get("/v1/nothing/05123456-7")
+
+    paths = [entry["path"] for entry in logs if entry["event"] == "request handled"]
+    assert paths == ["/openapi.json", "(unmatched)"]
